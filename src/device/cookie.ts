@@ -1,0 +1,181 @@
+/**
+ * MACs and cookies (paper 5.4.4 Cookie MACs, 5.4.7 Under Load: Cookie Reply Message).
+ *
+ * Every handshake message ends in mac1 = MAC(HASH("mac1----" || S_receiver), msg up to mac1), which
+ * proves the sender knows the receiver's public key, and mac2 = MAC(cookie, msg up to mac2), which
+ * proves it recently received a cookie bound to its source address. The responder (CookieChecker)
+ * validates them and, under load, answers with an encrypted cookie; the initiator (CookieGenerator,
+ * one per peer) adds the MACs and consumes cookie replies.
+ */
+import { randomFillSync } from 'node:crypto';
+import { hash, mac } from '../crypto/blake2s.js';
+import { xopen, xseal } from '../crypto/xaead.js';
+import { constantTimeEqual, wipe } from '../crypto/keys.js';
+import { COOKIE_REFRESH_TIME_MS } from './constants.js';
+import {
+  COOKIE_ENCRYPTED,
+  COOKIE_LEN,
+  COOKIE_NONCE,
+  COOKIE_NONCE_LEN,
+  COOKIE_RECEIVER,
+  COOKIE_REPLY_LEN,
+  MAC_LEN,
+  MESSAGE_COOKIE_REPLY,
+  TAG_LEN,
+  writeU32,
+} from './messages.js';
+
+const enc = new TextEncoder();
+const LABEL_MAC1 = enc.encode('mac1----');
+const LABEL_COOKIE = enc.encode('cookie--');
+
+/** Graded outcome of checking a handshake message's MACs, as the kernel's cookie validation. */
+export const enum MacResult {
+  InvalidMac1 = 0,
+  ValidMac1NoCookie = 1,
+  ValidMac1AndCookie = 2,
+}
+
+const macOut = new Uint8Array(MAC_LEN);
+const cookieScratch = new Uint8Array(COOKIE_LEN);
+
+/** The source-address binding of a cookie: address bytes then the port, big-endian. */
+function sourceBytes(out: Uint8Array, addr: Uint8Array, port: number): Uint8Array {
+  out.set(addr, 0);
+  out[addr.length] = port >>> 8;
+  out[addr.length + 1] = port & 0xff;
+  return out.subarray(0, addr.length + 2);
+}
+const srcScratch = new Uint8Array(18);
+
+/** Responder side: validates MACs against our own public key and makes cookie replies. */
+export class CookieChecker {
+  private readonly mac1Key = new Uint8Array(32);
+  private readonly cookieKey = new Uint8Array(32);
+  private readonly secret = new Uint8Array(32);
+  private secretSetAt = -Infinity;
+  hasKey = false;
+
+  /** Our public key changed (or went away). */
+  init(publicKey: Uint8Array | null): void {
+    if (publicKey === null) {
+      wipe(this.mac1Key);
+      wipe(this.cookieKey);
+      this.hasKey = false;
+      return;
+    }
+    hash(this.mac1Key, LABEL_MAC1, publicKey);
+    hash(this.cookieKey, LABEL_COOKIE, publicKey);
+    this.hasKey = true;
+  }
+
+  /** mac1 of msg[at, at+len) is valid. */
+  checkMac1(msg: Uint8Array, at: number, len: number): boolean {
+    if (!this.hasKey) return false;
+    const mac1At = at + len - 2 * MAC_LEN;
+    mac(macOut, this.mac1Key, msg.subarray(at, mac1At));
+    return constantTimeEqual(macOut, msg.subarray(mac1At, mac1At + MAC_LEN));
+  }
+
+  /** mac2 of msg[at, at+len) matches the cookie we would give its source now. */
+  checkMac2(msg: Uint8Array, at: number, len: number, srcAddr: Uint8Array, srcPort: number, nowMs: number): boolean {
+    if (nowMs - this.secretSetAt > COOKIE_REFRESH_TIME_MS) return false;
+    mac(cookieScratch, this.secret, sourceBytes(srcScratch, srcAddr, srcPort));
+    const mac2At = at + len - MAC_LEN;
+    mac(macOut, cookieScratch, msg.subarray(at, mac2At));
+    return constantTimeEqual(macOut, msg.subarray(mac2At, mac2At + MAC_LEN));
+  }
+
+  /** Both MACs in one graded answer (5.4.7). */
+  check(msg: Uint8Array, at: number, len: number, srcAddr: Uint8Array, srcPort: number, nowMs: number): MacResult {
+    if (!this.checkMac1(msg, at, len)) return MacResult.InvalidMac1;
+    return this.checkMac2(msg, at, len, srcAddr, srcPort, nowMs) ? MacResult.ValidMac1AndCookie : MacResult.ValidMac1NoCookie;
+  }
+
+  /**
+   * Write a 64-byte cookie reply to msg (whose mac1 was valid) into out[oat, oat+64). The secret
+   * changes every two minutes, so old cookies die with it.
+   */
+  createReply(
+    msg: Uint8Array,
+    at: number,
+    len: number,
+    receiverIndex: number,
+    srcAddr: Uint8Array,
+    srcPort: number,
+    nowMs: number,
+    out: Uint8Array,
+    oat: number,
+  ): void {
+    if (nowMs - this.secretSetAt > COOKIE_REFRESH_TIME_MS) {
+      randomFillSync(this.secret);
+      this.secretSetAt = nowMs;
+    }
+    mac(cookieScratch, this.secret, sourceBytes(srcScratch, srcAddr, srcPort));
+    writeU32(out, oat, MESSAGE_COOKIE_REPLY);
+    writeU32(out, oat + COOKIE_RECEIVER, receiverIndex);
+    const nonce = out.subarray(oat + COOKIE_NONCE, oat + COOKIE_NONCE + COOKIE_NONCE_LEN);
+    randomFillSync(nonce);
+    const mac1At = at + len - 2 * MAC_LEN;
+    xseal(this.cookieKey, nonce, cookieScratch, msg.subarray(mac1At, mac1At + MAC_LEN), out, oat + COOKIE_ENCRYPTED);
+    wipe(cookieScratch);
+  }
+
+  destroy(): void {
+    wipe(this.secret);
+    this.init(null);
+  }
+}
+
+/** Initiator side, one per peer: adds MACs to our handshake messages and keeps the peer's cookie. */
+export class CookieGenerator {
+  private readonly mac1Key = new Uint8Array(32);
+  private readonly cookieKey = new Uint8Array(32);
+  private readonly cookie = new Uint8Array(COOKIE_LEN);
+  private cookieSetAt = -Infinity;
+  private readonly lastMac1 = new Uint8Array(MAC_LEN);
+  private hasLastMac1 = false;
+
+  constructor(peerPublicKey: Uint8Array) {
+    hash(this.mac1Key, LABEL_MAC1, peerPublicKey);
+    hash(this.cookieKey, LABEL_COOKIE, peerPublicKey);
+  }
+
+  /** Fill mac1 and mac2 of msg[at, at+len) (mac2 zero unless we hold a fresh cookie). */
+  addMacs(msg: Uint8Array, at: number, len: number, nowMs: number): void {
+    const mac1At = at + len - 2 * MAC_LEN;
+    const mac2At = mac1At + MAC_LEN;
+    mac(macOut, this.mac1Key, msg.subarray(at, mac1At));
+    msg.set(macOut, mac1At);
+    this.lastMac1.set(macOut);
+    this.hasLastMac1 = true;
+    if (nowMs - this.cookieSetAt < COOKIE_REFRESH_TIME_MS) {
+      mac(macOut, this.cookie, msg.subarray(at, mac2At));
+      msg.set(macOut, mac2At);
+    } else {
+      msg.fill(0, mac2At, mac2At + MAC_LEN);
+    }
+  }
+
+  /** Take the cookie from a reply to the last message we MACed. False if it does not decrypt. */
+  consumeReply(msg: Uint8Array, at: number, nowMs: number): boolean {
+    if (!this.hasLastMac1) return false;
+    const nonce = msg.subarray(at + COOKIE_NONCE, at + COOKIE_NONCE + COOKIE_NONCE_LEN);
+    const sealed = msg.subarray(at + COOKIE_ENCRYPTED, at + COOKIE_ENCRYPTED + COOKIE_LEN + TAG_LEN);
+    if (!xopen(this.cookieKey, nonce, sealed, this.lastMac1, this.cookie, 0)) return false;
+    this.cookieSetAt = nowMs;
+    this.hasLastMac1 = false;
+    return true;
+  }
+
+  get hasCookie(): boolean {
+    return this.cookieSetAt !== -Infinity;
+  }
+
+  destroy(): void {
+    wipe(this.cookie);
+    wipe(this.lastMac1);
+  }
+}
+
+export { COOKIE_REPLY_LEN };

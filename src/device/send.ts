@@ -1,0 +1,265 @@
+/**
+ * The outbound path (paper 5.4.6 Subsequent Messages: Transport Data Messages), in the order packets
+ * take it:
+ *
+ *   1. TUN read: a batch of IP packets arrives in edge-allocated buffers (routeBatch).
+ *   2. Routing: the destination address picks the peer in allowed-IPs (cryptokey routing, section 2);
+ *      packets without a peer are dropped.
+ *   3. Staging: each packet is queued on its peer; every peer touched by the batch is flushed once.
+ *   4. Per peer: if no usable keypair, start a handshake and keep the packets staged. Otherwise assign
+ *      counters in order, write the header into the headroom, zero-pad in the tailroom, and seal the
+ *      whole batch in one call (AeadBatch: the native batch drops in here).
+ *   5. Transmission: one bind.send per peer batch; the bind owns and releases the buffers.
+ *
+ * Everything is synchronous on one thread, so per-peer order is the order of the TUN reads.
+ */
+import { AeadBatch, sealBatch } from '../crypto/aead.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import { REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS, REKEY_TIMEOUT_MS } from './constants.js';
+import type { DeviceContext } from './context.js';
+import type { Keypair } from './keypair.js';
+import {
+  DATA_COUNTER,
+  DATA_HEADER_LEN,
+  DATA_RECEIVER,
+  INITIATION_LEN,
+  MESSAGE_TRANSPORT,
+  PADDING_MULTIPLE,
+  RESPONSE_LEN,
+  TAG_LEN,
+  writeU32,
+} from './messages.js';
+import { createInitiation, createResponse } from './noise.js';
+import type { Peer } from './peer.js';
+
+/** Largest number of packets sealed and sent in one batch. */
+export const SEND_BATCH = 128;
+
+/** Padded length of a plaintext of `len` bytes (5.4.6): up to a multiple of 16, capped at the MTU. */
+export function paddedLength(len: number, mtu: number): number {
+  let last = len;
+  if (mtu > 0 && last > mtu) last %= mtu;
+  let padded = (last + PADDING_MULTIPLE - 1) & ~(PADDING_MULTIPLE - 1);
+  if (mtu > 0 && padded > mtu) padded = mtu;
+  return len + (padded - last);
+}
+
+export function keypairUsableForSend(kp: Keypair | null, now: number): kp is Keypair {
+  return kp !== null && !kp.dead && now - kp.created < REJECT_AFTER_TIME_MS && kp.sendCounter < REJECT_AFTER_MESSAGES;
+}
+
+export class Sender {
+  private readonly batch = new AeadBatch(SEND_BATCH);
+  private readonly out: PacketBuffer[] = new Array<PacketBuffer>(SEND_BATCH);
+  private readonly touched: Peer[] = [];
+  private epoch = 1;
+
+  constructor(private readonly dev: DeviceContext) {}
+
+  /** Step 1-3 for a TUN batch; the buffers become ours. */
+  routeBatch(bufs: PacketBuffer[], count: number): void {
+    const dev = this.dev;
+    const epoch = ++this.epoch;
+    const touched = this.touched;
+    for (let i = 0; i < count; i++) {
+      const buf = bufs[i]!;
+      const b = buf.bytes;
+      const s = buf.start;
+      const len = buf.end - s;
+      let peer: Peer | null = null;
+      if (len >= 20 && b[s]! >> 4 === 4) peer = dev.allowedIPs.lookup(b, s + 16, 4);
+      else if (len >= 40 && b[s]! >> 4 === 6) peer = dev.allowedIPs.lookup(b, s + 24, 6);
+      if (peer === null || !dev.isUp()) {
+        dev.drops.noRoute++;
+        buf.release();
+        continue;
+      }
+      dev.drops.stagedOverflow += peer.stage(buf);
+      if (peer.sendEpoch !== epoch) {
+        peer.sendEpoch = epoch;
+        touched.push(peer);
+      }
+    }
+    for (let i = 0; i < touched.length; i++) this.flush(touched[i]!);
+    touched.length = 0;
+  }
+
+  /** Steps 4-5: send whatever is staged on `peer`, or start a handshake if no session can carry it. */
+  flush(peer: Peer): void {
+    const dev = this.dev;
+    if (!peer.running) return;
+    const now = dev.clock.now();
+    const kp = peer.keypairs.current;
+    if (!keypairUsableForSend(kp, now)) {
+      this.sendInitiation(peer, false);
+      return;
+    }
+    const bind = dev.bindOrNull;
+    const endpoint = peer.endpoint;
+    if (bind === null || endpoint === null) return; // stay staged: a handshake may bring an endpoint
+    let sentData = false;
+    while (peer.stagedCount > 0) {
+      const n = this.sealStaged(peer, kp);
+      if (n === 0) break;
+      for (let i = 0; i < n; i++) {
+        const buf = this.out[i]!;
+        peer.txBytes += buf.end - buf.start;
+        if (buf.end - buf.start > DATA_HEADER_LEN + TAG_LEN) sentData = true;
+      }
+      bind.send(this.out, n, endpoint);
+    }
+    peer.timers.onAnyAuthenticatedPacketTraversal();
+    peer.timers.onAnyAuthenticatedPacketSent();
+    if (sentData) peer.timers.onDataSent();
+    // Keep the key fresh (6.2): only the initiator rekeys on send, so both sides do not race.
+    if (kp.isInitiator && (kp.sendCounter > REKEY_AFTER_MESSAGES || now - kp.created >= REKEY_AFTER_TIME_MS)) {
+      this.sendInitiation(peer, false);
+    }
+  }
+
+  /** Seal up to SEND_BATCH staged packets of `peer` into this.out; returns how many. */
+  private sealStaged(peer: Peer, kp: Keypair): number {
+    const dev = this.dev;
+    const mtu = dev.mtu;
+    const batch = this.batch;
+    let n = 0;
+    while (n < SEND_BATCH && peer.stagedCount > 0) {
+      let buf = peer.unstage()!;
+      const len = buf.end - buf.start;
+      const padded = paddedLength(len, mtu);
+      if (buf.start < DATA_HEADER_LEN || buf.bytes.length - buf.start < padded + TAG_LEN) {
+        // A buffer from a foreign origin without our head/tailroom: copy it once into one of ours.
+        const copy = dev.source.get(padded + TAG_LEN + DATA_HEADER_LEN);
+        if (copy === null) {
+          dev.drops.noBuffer++;
+          buf.release();
+          continue;
+        }
+        copy.bytes.set(buf.bytes.subarray(buf.start, buf.end), copy.start);
+        copy.end = copy.start + len;
+        buf.release();
+        buf = copy;
+      }
+      const b = buf.bytes;
+      const s = buf.start;
+      b.fill(0, s + len, s + padded);
+      const h = s - DATA_HEADER_LEN;
+      const counter = kp.sendCounter++;
+      writeU32(b, h, MESSAGE_TRANSPORT);
+      writeU32(b, h + DATA_RECEIVER, kp.remoteIndex);
+      writeU32(b, h + DATA_COUNTER, counter >>> 0);
+      writeU32(b, h + DATA_COUNTER + 4, Math.floor(counter / 0x100000000));
+      batch.keys[n] = kp.sendKey;
+      batch.counters[n] = counter;
+      batch.bufs[n] = b;
+      batch.starts[n] = s;
+      batch.lengths[n] = padded;
+      this.out[n] = buf;
+      n++;
+    }
+    batch.count = n;
+    sealBatch(batch);
+    for (let i = 0; i < n; i++) {
+      const buf = this.out[i]!;
+      buf.start -= DATA_HEADER_LEN;
+      buf.end = buf.start + DATA_HEADER_LEN + batch.results[i]!;
+    }
+    batch.clear();
+    return n;
+  }
+
+  /** Send an empty transport message (6.5 Passive Keepalive), unless data is already waiting. */
+  sendKeepalive(peer: Peer): void {
+    if (peer.stagedCount === 0) {
+      const buf = this.dev.source.get(DATA_HEADER_LEN + TAG_LEN);
+      if (buf === null) {
+        this.dev.drops.noBuffer++;
+        return;
+      }
+      peer.stage(buf);
+    }
+    this.flush(peer);
+  }
+
+  /**
+   * Send a handshake initiation (5.4.2) unless one went out less than REKEY_TIMEOUT ago (6.4). A
+   * retry keeps the attempt count; a fresh start resets it.
+   */
+  sendInitiation(peer: Peer, isRetry: boolean): void {
+    const dev = this.dev;
+    if (!peer.running || !dev.identity.hasKey) return;
+    const hs = peer.handshake;
+    const now = dev.clock.now();
+    if (!isRetry) {
+      if (now - hs.lastSentHandshake < REKEY_TIMEOUT_MS) return;
+      peer.handshakeAttempts = 0;
+    }
+    hs.lastSentHandshake = now;
+    const buf = dev.source.get(INITIATION_LEN);
+    if (buf === null) {
+      dev.drops.noBuffer++;
+      peer.timers.onHandshakeInitiated();
+      return;
+    }
+    if (hs.localIndex !== 0) dev.indexTable.delete(hs.localIndex);
+    const index = dev.indexTable.newHandshakeIndex(peer, hs);
+    if (!createInitiation(dev.identity, hs, buf.bytes, buf.start, index, dev.clock.wallNow())) {
+      dev.indexTable.delete(index);
+      hs.localIndex = 0;
+      buf.release();
+      dev.verbose(`${peer}: cannot create a handshake initiation (invalid keys)`);
+      return;
+    }
+    peer.cookies.addMacs(buf.bytes, buf.start, INITIATION_LEN, now);
+    buf.end = buf.start + INITIATION_LEN;
+    dev.verbose(`${peer}: sending handshake initiation`);
+    peer.timers.onAnyAuthenticatedPacketTraversal();
+    peer.timers.onAnyAuthenticatedPacketSent();
+    peer.timers.onHandshakeInitiated();
+    this.transmit(peer, buf);
+  }
+
+  /**
+   * Answer a consumed initiation (5.4.3). Returns the index the response carries, or 0 if none could be
+   * made; the caller derives the keypair.
+   */
+  sendResponse(peer: Peer): number {
+    const dev = this.dev;
+    const hs = peer.handshake;
+    const buf = dev.source.get(RESPONSE_LEN);
+    if (buf === null) {
+      dev.drops.noBuffer++;
+      return 0;
+    }
+    if (hs.localIndex !== 0) dev.indexTable.delete(hs.localIndex);
+    const index = dev.indexTable.newHandshakeIndex(peer, hs);
+    if (!createResponse(hs, buf.bytes, buf.start, index)) {
+      dev.indexTable.delete(index);
+      hs.localIndex = 0;
+      buf.release();
+      return 0;
+    }
+    peer.cookies.addMacs(buf.bytes, buf.start, RESPONSE_LEN, dev.clock.now());
+    buf.end = buf.start + RESPONSE_LEN;
+    dev.verbose(`${peer}: sending handshake response`);
+    peer.timers.onAnyAuthenticatedPacketTraversal();
+    peer.timers.onAnyAuthenticatedPacketSent();
+    this.transmit(peer, buf);
+    return index;
+  }
+
+  private readonly one: PacketBuffer[] = new Array<PacketBuffer>(1);
+
+  /** Send one control message to the peer's endpoint (dropped when there is none or the device is down). */
+  private transmit(peer: Peer, buf: PacketBuffer): void {
+    const bind = this.dev.bindOrNull;
+    const endpoint = peer.endpoint;
+    if (bind === null || endpoint === null) {
+      buf.release();
+      return;
+    }
+    peer.txBytes += buf.end - buf.start;
+    this.one[0] = buf;
+    bind.send(this.one, 1, endpoint);
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The configuration protocol of the cross-platform UAPI description: "get=1" answers with the
+ * device's state as key=value lines; "set=1" applies key=value lines. Keys and their order follow
+ * wireguard-go, so `wg` reads wgts exactly as it reads wireguard-go.
+ *
+ * A set is transactional here: the whole request is parsed and validated before anything changes, so a
+ * bad line anywhere returns its errno and leaves the device as it was. (wireguard-go applies line by
+ * line and may leave half a request applied.)
+ */
+import { keyFromHex, keyToHex, isZero } from '../crypto/keys.js';
+import type { Endpoint } from '../conn/bind.js';
+import { formatCidr, parseCidr } from './allowed-ips.js';
+import type { Device } from './device.js';
+import { UapiError } from './errors.js';
+
+interface PeerOp {
+  publicKey: Uint8Array;
+  updateOnly: boolean;
+  remove: boolean;
+  presharedKey: Uint8Array | null;
+  endpoint: Endpoint | null;
+  keepalive: number | null;
+  replaceAllowedIPs: boolean;
+  allowedIPs: { ip: Uint8Array; cidr: number }[];
+}
+
+interface SetRequest {
+  privateKey: Uint8Array | null | undefined;
+  listenPort: number | null;
+  fwmark: number | null;
+  replacePeers: boolean;
+  peers: PeerOp[];
+}
+
+function parseUint(key: string, value: string, max: number): number {
+  if (!/^[0-9]{1,10}$/.test(value) || Number(value) > max) {
+    throw new UapiError('EINVAL', `invalid ${key}: ${JSON.stringify(value)} (expected an integer 0..${max})`);
+  }
+  return Number(value);
+}
+
+function parseKey(key: string, value: string): Uint8Array {
+  try {
+    return keyFromHex(value);
+  } catch {
+    throw new UapiError('EINVAL', `invalid ${key}: expected 64 hexadecimal characters`);
+  }
+}
+
+function mustBeTrue(key: string, value: string): void {
+  if (value !== 'true') throw new UapiError('EINVAL', `invalid ${key}: ${JSON.stringify(value)} (only "true" is accepted)`);
+}
+
+/** Parse and validate a set request body (lines up to the blank line or the end). Changes nothing. */
+function parseSet(dev: Device, text: string): SetRequest {
+  const req: SetRequest = { privateKey: undefined, listenPort: null, fwmark: null, replacePeers: false, peers: [] };
+  let peer: PeerOp | null = null;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') break;
+    const eq = line.indexOf('=');
+    if (eq < 0) throw new UapiError('EPROTO', `failed to parse line ${JSON.stringify(line)}: expected key=value`);
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (key === 'public_key') {
+      peer = {
+        publicKey: parseKey(key, value),
+        updateOnly: false,
+        remove: false,
+        presharedKey: null,
+        endpoint: null,
+        keepalive: null,
+        replaceAllowedIPs: false,
+        allowedIPs: [],
+      };
+      req.peers.push(peer);
+      continue;
+    }
+    if (peer === null) {
+      switch (key) {
+        case 'private_key': {
+          const k = parseKey(key, value);
+          req.privateKey = isZero(k) ? null : k;
+          break;
+        }
+        case 'listen_port':
+          req.listenPort = parseUint(key, value, 65535);
+          break;
+        case 'fwmark':
+          req.fwmark = parseUint(key, value, 0xffffffff);
+          break;
+        case 'replace_peers':
+          mustBeTrue(key, value);
+          req.replacePeers = true;
+          break;
+        default:
+          throw new UapiError('EINVAL', `invalid UAPI device key: ${JSON.stringify(key)}`);
+      }
+      continue;
+    }
+    switch (key) {
+      case 'update_only':
+        mustBeTrue(key, value);
+        peer.updateOnly = true;
+        break;
+      case 'remove':
+        mustBeTrue(key, value);
+        peer.remove = true;
+        break;
+      case 'preshared_key':
+        peer.presharedKey = parseKey(key, value);
+        break;
+      case 'endpoint':
+        try {
+          peer.endpoint = dev.bind.parseEndpoint(value);
+        } catch (err) {
+          throw new UapiError('EINVAL', `invalid endpoint: ${(err as Error).message}`);
+        }
+        break;
+      case 'persistent_keepalive_interval':
+        peer.keepalive = parseUint(key, value, 65535);
+        break;
+      case 'replace_allowed_ips':
+        mustBeTrue(key, value);
+        peer.replaceAllowedIPs = true;
+        peer.allowedIPs.length = 0;
+        break;
+      case 'allowed_ip': {
+        if (!value.includes('/')) throw new UapiError('EINVAL', `invalid allowed_ip ${JSON.stringify(value)}: expected address/cidr`);
+        try {
+          const p = parseCidr(value);
+          peer.allowedIPs.push({ ip: p.ip, cidr: p.cidr });
+        } catch (err) {
+          throw new UapiError('EINVAL', `invalid allowed_ip: ${(err as Error).message}`);
+        }
+        break;
+      }
+      case 'protocol_version':
+        if (value !== '1') throw new UapiError('EINVAL', `invalid protocol_version ${JSON.stringify(value)}: only 1 is supported`);
+        break;
+      default:
+        throw new UapiError('EINVAL', `invalid UAPI peer key: ${JSON.stringify(key)}`);
+    }
+  }
+  return req;
+}
+
+/**
+ * Apply a set request (the lines after "set=1"). Throws UapiError with the errno for `wg`; on error
+ * nothing was changed. A listen-port change on a running device rebinds first, so a port in use is
+ * refused before anything else is applied.
+ */
+export async function uapiSet(dev: Device, text: string): Promise<void> {
+  const req = parseSet(dev, text);
+
+  if (req.listenPort !== null && req.listenPort !== dev.listenPort) {
+    if (dev.hasBind) {
+      try {
+        await dev.rebind(req.listenPort);
+      } catch (err) {
+        throw new UapiError('EADDRINUSE', `failed to set listen_port ${req.listenPort}: ${(err as Error).message}`);
+      }
+    } else {
+      dev.listenPort = req.listenPort;
+    }
+  }
+  if (req.fwmark !== null && req.fwmark !== dev.fwmark) {
+    dev.fwmark = req.fwmark;
+    if (dev.hasBind) dev.bind.setMark(req.fwmark);
+  }
+  if (req.privateKey !== undefined) dev.setPrivateKey(req.privateKey);
+  if (req.replacePeers) dev.removeAllPeers();
+
+  for (const op of req.peers) {
+    if (op.remove) {
+      dev.removePeer(op.publicKey);
+      continue;
+    }
+    const exists = dev.peerByPublicKey(op.publicKey) !== null;
+    if (op.updateOnly && !exists) continue;
+    const peer = dev.addPeer(op.publicKey);
+    if (peer === null) continue; // our own public key: ignored, as wireguard-go does
+    if (op.presharedKey !== null) peer.handshake.presharedKey.set(op.presharedKey);
+    if (op.endpoint !== null) peer.endpoint = op.endpoint;
+    if (op.replaceAllowedIPs) dev.allowedIPs.removeByValue(peer);
+    for (const a of op.allowedIPs) dev.allowedIPs.insert(a.ip, a.cidr, peer);
+    if (op.keepalive !== null) dev.setPersistentKeepalive(peer, op.keepalive);
+    dev.flushPeer(peer);
+  }
+}
+
+/** The "get=1" answer without the trailing errno line: key=value lines, each ending in "\n". */
+export function uapiGet(dev: Device): string {
+  const out: string[] = [];
+  if (dev.identity.hasKey) out.push(`private_key=${keyToHex(dev.identity.privateKey)}`);
+  if (dev.listenPort !== 0) out.push(`listen_port=${dev.listenPort}`);
+  if (dev.fwmark !== 0) out.push(`fwmark=${dev.fwmark}`);
+  for (const peer of dev.peers.values()) {
+    out.push(`public_key=${peer.publicKeyHex}`);
+    out.push(`preshared_key=${keyToHex(peer.handshake.presharedKey)}`);
+    out.push('protocol_version=1');
+    if (peer.endpoint !== null) out.push(`endpoint=${peer.endpoint.toString()}`);
+    const ms = peer.lastHandshakeWallMs;
+    const sec = Math.floor(ms / 1000);
+    out.push(`last_handshake_time_sec=${sec}`);
+    out.push(`last_handshake_time_nsec=${Math.round((ms - sec * 1000) * 1e6)}`);
+    out.push(`tx_bytes=${peer.txBytes}`);
+    out.push(`rx_bytes=${peer.rxBytes}`);
+    out.push(`persistent_keepalive_interval=${peer.persistentKeepaliveSec}`);
+    for (const e of dev.allowedIPs.entriesFor(peer)) out.push(`allowed_ip=${formatCidr(e.ip, e.cidr)}`);
+  }
+  return out.length === 0 ? '' : out.join('\n') + '\n';
+}
+
+/**
+ * One whole UAPI exchange as the socket sees it: `request` is "get=1\n\n" or "set=1\n...\n\n"; the
+ * answer ends with "errno=N\n\n" (0, or the negated errno). Used by the UAPI socket server.
+ */
+export async function uapiHandle(dev: Device, request: string): Promise<string> {
+  try {
+    if (request === 'get=1\n\n' || request === 'get=1\n') return uapiGet(dev) + 'errno=0\n\n';
+    if (request.startsWith('set=1\n')) {
+      await uapiSet(dev, request.slice(6));
+      return 'errno=0\n\n';
+    }
+    throw new UapiError('EINVAL', `invalid UAPI operation: ${JSON.stringify(request.split('\n')[0])}`);
+  } catch (err) {
+    const e = err instanceof UapiError ? err : new UapiError('ENOANO', `other UAPI error: ${(err as Error).message}`);
+    return `errno=-${e.errno}\n\n`;
+  }
+}

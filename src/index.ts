@@ -1,0 +1,23 @@
+/**
+ * wgts: a userspace WireGuard implementation. The package root exports the library surface: a Device
+ * with its TUN and bind back ends, the packet-memory allocator, configuration helpers and keys.
+ */
+export { Device, type DeviceOptions, type DeviceEvents } from './device/device.js';
+export { UapiError, WgError, DeviceStateError, Errno } from './device/errors.js';
+export { parseConfig, formatConfig, configToUapi, ConfigError, type WgConfig, type PeerConfig, type InterfaceConfig } from './device/config.js';
+export { FakeClock, systemClock, type Clock } from './device/clock.js';
+export { consoleLogger, type Logger } from './device/logger.js';
+export type { DropCounters } from './device/stats.js';
+
+export type { Tun, TunHandler, TunEvent } from './tun/tun.js';
+export { MemoryTun, type MemoryTunOptions } from './tun/memory.js';
+
+export type { Bind, BindHandler, Endpoint } from './conn/bind.js';
+export { StdBind, type StdBindOptions } from './conn/std.js';
+export { MemoryNetwork, MemoryBind } from './conn/memory.js';
+export { parseEndpoint } from './conn/endpoint.js';
+
+export * from './buffer/index.js';
+
+export { generatePrivateKey, publicKey } from './crypto/x25519.js';
+export { keyFromBase64, keyToBase64, keyFromHex, keyToHex } from './crypto/keys.js';
