@@ -29,14 +29,28 @@ export function which(tool: string): string | null {
   return null;
 }
 
-/** The wireguard-go builds present: Debian's package and an upstream build from `go install`. */
-export function wireguardGoBinaries(): { label: string; path: string }[] {
-  const out: { label: string; path: string }[] = [];
+/** A userspace WireGuard peer to test against, and how to start it in the foreground. */
+export interface PeerBinary {
+  label: string;
+  path: string;
+  args(ifname: string): string[];
+}
+
+/**
+ * The reference peers present: Debian's wireguard-go, an upstream wireguard-go from `go install`, and
+ * boringtun from `cargo install boringtun-cli`.
+ */
+export function peerBinaries(): PeerBinary[] {
+  const out: PeerBinary[] = [];
   const deb = which('wireguard-go');
-  if (deb !== null) out.push({ label: 'wireguard-go (Debian)', path: deb });
+  if (deb !== null) out.push({ label: 'wireguard-go (Debian)', path: deb, args: (i) => ['-f', i] });
   const gobin = process.env.GOBIN ?? join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin');
   const upstream = join(gobin, 'wireguard');
-  if (existsSync(upstream)) out.push({ label: 'wireguard-go (upstream)', path: upstream });
+  if (existsSync(upstream)) out.push({ label: 'wireguard-go (upstream)', path: upstream, args: (i) => ['-f', i] });
+  const boringtun = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin', 'boringtun-cli');
+  if (existsSync(boringtun)) {
+    out.push({ label: 'boringtun', path: boringtun, args: (i) => ['-f', '--disable-drop-privileges', '--log', '/dev/null', i] });
+  }
   return out;
 }
 
@@ -89,10 +103,10 @@ export function removeNamespace(ns: string, vethRoot: string): void {
   }
 }
 
-/** Start wireguard-go in the foreground inside `ns` and wait for its UAPI socket. */
-export async function startWireguardGo(binary: string, ns: string, ifname: string): Promise<ChildProcess> {
+/** Start a reference peer in the foreground inside `ns` and wait for its UAPI socket. */
+export async function startPeerDaemon(bin: PeerBinary, ns: string, ifname: string): Promise<ChildProcess> {
   const sock = `/var/run/wireguard/${ifname}.sock`;
-  const child = spawn('ip', ['netns', 'exec', ns, binary, '-f', ifname], {
+  const child = spawn('ip', ['netns', 'exec', ns, bin.path, ...bin.args(ifname)], {
     env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -104,7 +118,7 @@ export async function startWireguardGo(binary: string, ns: string, ifname: strin
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill();
-  throw new Error(`${binary} did not create ${sock}: ${stderr}`);
+  throw new Error(`${bin.label} did not create ${sock}: ${stderr}`);
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
