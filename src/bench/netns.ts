@@ -1,0 +1,265 @@
+/**
+ * `npm run bench`: wgts against wireguard-go (and boringtun where installed), side by side in one run.
+ *
+ *   namespace wgbench-a                         namespace wgbench-b
+ *   iperf3 client                               iperf3 server
+ *   wgba0 10.88.0.1/24 (daemon under test)       wgbb0 10.88.0.2/24 (same daemon)
+ *   veth0 198.19.0.1/24  <------- veth ------->  veth0 198.19.0.2/24
+ *
+ * Tunnel MTU 1420. For each round, each implementation and each of 1 and 32 TCP streams: fresh daemons
+ * in both namespaces (so peak RSS is per run), a 10 s iperf3 run, then the numbers: Gbit/s received,
+ * retransmits, CPU seconds of both daemons (utime+stime from /proc), Gbit per CPU-second, peak RSS
+ * (VmHWM) of the larger daemon, and for wgts the GC count and pause time it reports on exit. Rounds
+ * alternate the implementations so drift on a shared machine hits all alike; the table quotes medians
+ * and same-run ratios against wireguard-go, and is written to BENCHMARKS.md.
+ *
+ * Root only. Environment: BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3), BENCH_STREAMS
+ * ("1,32"), BENCH_IMPLS (comma list of labels to run).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
+import { keyToBase64 } from '../crypto/keys.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const STREAMS = (process.env.BENCH_STREAMS ?? '1,32').split(',').map(Number);
+const NS_A = 'wgbench-a';
+const NS_B = 'wgbench-b';
+/** Interface names differ per namespace: the UAPI socket directory is shared by all namespaces. */
+const IF_A = 'wgba0';
+const IF_B = 'wgbb0';
+
+interface Impl {
+  label: string;
+  argv: (ifname: string) => string[];
+  env: Record<string, string>;
+  isWgts: boolean;
+}
+
+function impls(): Impl[] {
+  const list: Impl[] = [
+    {
+      label: 'wgts',
+      argv: (i) => [process.execPath, '--expose-gc', join(ROOT, 'dist/cli/main.js'), '-f', i],
+      env: {},
+      isWgts: true,
+    },
+  ];
+  const gobin = join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin', 'wireguard');
+  if (existsSync(gobin)) list.push({ label: 'wireguard-go', argv: (i) => [gobin, '-f', i], env: {}, isWgts: false });
+  if (existsSync('/usr/bin/wireguard-go')) list.push({ label: 'wireguard-go-debian', argv: (i) => ['/usr/bin/wireguard-go', '-f', i], env: {}, isWgts: false });
+  const bt = join(homedir(), '.cargo', 'bin', 'boringtun-cli');
+  if (existsSync(bt)) list.push({ label: 'boringtun', argv: (i) => [bt, '-f', '--disable-drop-privileges', '--log', '/dev/null', i], env: {}, isWgts: false });
+  const only = process.env.BENCH_IMPLS?.split(',');
+  return only === undefined ? list : list.filter((x) => only.includes(x.label));
+}
+
+function sh(args: string[], input?: string): string {
+  return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function ns(name: string, args: string[]): string {
+  return sh(['ip', 'netns', 'exec', name, ...args]);
+}
+
+function quiet(args: string[]): void {
+  try {
+    sh(args);
+  } catch {
+    /* already gone */
+  }
+}
+
+function setupNamespaces(): void {
+  teardown();
+  sh(['ip', 'netns', 'add', NS_A]);
+  sh(['ip', 'netns', 'add', NS_B]);
+  sh(['ip', 'link', 'add', 'veth0', 'netns', NS_A, 'type', 'veth', 'peer', 'name', 'veth0', 'netns', NS_B]);
+  ns(NS_A, ['ip', 'addr', 'add', '198.19.0.1/24', 'dev', 'veth0']);
+  ns(NS_B, ['ip', 'addr', 'add', '198.19.0.2/24', 'dev', 'veth0']);
+  for (const n of [NS_A, NS_B]) {
+    ns(n, ['ip', 'link', 'set', 'veth0', 'up']);
+    ns(n, ['ip', 'link', 'set', 'lo', 'up']);
+  }
+}
+
+function teardown(): void {
+  quiet(['ip', 'netns', 'del', NS_A]);
+  quiet(['ip', 'netns', 'del', NS_B]);
+}
+
+async function startDaemon(impl: Impl, name: string, ifname: string, gcFile: string): Promise<ChildProcess> {
+  const sock = `/var/run/wireguard/${ifname}.sock`;
+  const argv = impl.argv(ifname);
+  const child = spawn('ip', ['netns', 'exec', name, ...argv], {
+    env: { ...process.env, ...impl.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error', WGTS_GC_STATS: gcFile },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 200; i++) {
+    if (existsSync(sock)) break;
+    await sleep(25);
+  }
+  if (!existsSync(sock)) throw new Error(`${impl.label} did not start in ${name}`);
+  return child;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The daemon's own pid (ip netns exec execs it, so the child pid is the daemon's). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+interface Sample {
+  impl: string;
+  streams: number;
+  gbps: number;
+  retrans: number;
+  cpu: number;
+  rssMiB: number;
+  gcCount: number;
+  gcMs: number;
+}
+
+async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample> {
+  const ka = generatePrivateKey();
+  const kb = generatePrivateKey();
+  writeFileSync(join(dir, 'a.key'), keyToBase64(ka));
+  writeFileSync(join(dir, 'b.key'), keyToBase64(kb));
+  const gcA = join(dir, 'gc-a.json');
+  const gcB = join(dir, 'gc-b.json');
+  rmSync(gcA, { force: true });
+  rmSync(gcB, { force: true });
+  const da = await startDaemon(impl, NS_A, IF_A, gcA);
+  ns(NS_A, ['wg', 'set', IF_A, 'private-key', join(dir, 'a.key'), 'listen-port', '51820', 'peer', keyToBase64(publicKey(kb)), 'allowed-ips', '10.88.0.2/32', 'endpoint', '198.19.0.2:51820']);
+  const db = await startDaemon(impl, NS_B, IF_B, gcB);
+  ns(NS_B, ['wg', 'set', IF_B, 'private-key', join(dir, 'b.key'), 'listen-port', '51820', 'peer', keyToBase64(publicKey(ka)), 'allowed-ips', '10.88.0.1/32', 'endpoint', '198.19.0.1:51820']);
+  for (const [n, ifname, addr] of [[NS_A, IF_A, '10.88.0.1/24'], [NS_B, IF_B, '10.88.0.2/24']] as const) {
+    ns(n, ['ip', 'addr', 'add', addr, 'dev', ifname]);
+    ns(n, ['ip', 'link', 'set', ifname, 'mtu', '1420', 'up']);
+  }
+  const server = spawn('ip', ['netns', 'exec', NS_B, 'iperf3', '-s', '-1', '-B', '10.88.0.2'], { stdio: 'ignore' });
+  await sleep(300);
+  ns(NS_A, ['ping', '-c', '1', '-W', '5', '10.88.0.2']);
+  const cpu0 = cpuSeconds(da.pid!) + cpuSeconds(db.pid!);
+  const out = ns(NS_A, ['iperf3', '-c', '10.88.0.2', '-t', String(SECONDS), '-P', String(streams), '-J']);
+  const cpu = cpuSeconds(da.pid!) + cpuSeconds(db.pid!) - cpu0;
+  const rss = Math.max(peakRssMiB(da.pid!), peakRssMiB(db.pid!));
+  const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
+  server.kill();
+  for (const d of [da, db]) {
+    const exited = new Promise((r) => d.once('exit', r));
+    d.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    d.kill('SIGKILL');
+  }
+  quiet(['rm', '-f', `/var/run/wireguard/${IF_A}.sock`, `/var/run/wireguard/${IF_B}.sock`]);
+  let gcCount = NaN;
+  let gcMs = NaN;
+  if (impl.isWgts) {
+    gcCount = 0;
+    gcMs = 0;
+    for (const f of [gcA, gcB]) {
+      if (!existsSync(f)) continue;
+      const g = JSON.parse(readFileSync(f, 'utf8')) as { count: number; ms: number };
+      gcCount += g.count;
+      gcMs += g.ms;
+    }
+  }
+  return { impl: impl.label, streams, gbps: j.end.sum_received.bits_per_second / 1e9, retrans: j.end.sum_sent.retransmits ?? 0, cpu, rssMiB: rss, gcCount, gcMs };
+}
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function fmt(x: number, d = 2): string {
+  return Number.isNaN(x) ? '-' : x.toFixed(d);
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.error('npm run bench needs root (network namespaces, TUN devices)');
+    process.exit(1);
+  }
+  for (const tool of ['iperf3', 'wg', 'ip']) {
+    try {
+      sh(['sh', '-c', `command -v ${tool}`]);
+    } catch {
+      console.error(`npm run bench needs ${tool}`);
+      process.exit(1);
+    }
+  }
+  const list = impls();
+  const dir = mkdtempSync(join(tmpdir(), 'wgts-bench-'));
+  const samples: Sample[] = [];
+  setupNamespaces();
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const streams of STREAMS) {
+        for (const impl of r % 2 === 0 ? list : [...list].reverse()) {
+          const s = await runOne(impl, streams, dir);
+          samples.push(s);
+          console.log(`round ${r + 1} ${impl.label} P${streams}: ${fmt(s.gbps)} Gbit/s, ${s.retrans} retr, ${fmt(s.cpu)} CPU s, ${fmt(s.rssMiB, 1)} MiB peak RSS`);
+        }
+      }
+    }
+  } finally {
+    teardown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const lines: string[] = [];
+  lines.push(`| streams | implementation | Gbit/s | retransmits | CPU s (both daemons) | Gbit per CPU-s | peak RSS MiB | GC count | GC pause ms | Gbit/s vs wireguard-go | Gbit/CPU-s vs wireguard-go | RSS vs wireguard-go |`);
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const streams of STREAMS) {
+    const med = (label: string, f: (s: Sample) => number): number => median(samples.filter((s) => s.impl === label && s.streams === streams).map(f));
+    // Same-run ratios: each round's wgts over that round's wireguard-go, then the median of those.
+    const ratio = (label: string, f: (s: Sample) => number): number => {
+      const mine = samples.filter((s) => s.impl === label && s.streams === streams);
+      const ref = samples.filter((s) => s.impl === 'wireguard-go' && s.streams === streams);
+      return median(mine.map((s, i) => (ref[i] === undefined ? NaN : f(s) / f(ref[i]!))));
+    };
+    for (const impl of list) {
+      const eff = (s: Sample): number => (s.gbps * SECONDS) / s.cpu;
+      lines.push(
+        `| ${streams} | ${impl.label} | ${fmt(med(impl.label, (s) => s.gbps))} | ${fmt(med(impl.label, (s) => s.retrans), 0)} | ${fmt(med(impl.label, (s) => s.cpu))} | ${fmt(med(impl.label, eff))} | ${fmt(med(impl.label, (s) => s.rssMiB), 1)} | ${fmt(med(impl.label, (s) => s.gcCount), 0)} | ${fmt(med(impl.label, (s) => s.gcMs), 0)} | ${fmt(ratio(impl.label, (s) => s.gbps))} | ${fmt(ratio(impl.label, eff))} | ${fmt(ratio(impl.label, (s) => s.rssMiB))} |`,
+      );
+    }
+  }
+  const table = lines.join('\n');
+  console.log('\n' + table);
+  const date = new Date().toISOString().slice(0, 10);
+  const section =
+    `\n## ${date}: iperf3 through the tunnel, namespaces joined by veth\n\n` +
+    `Command: \`npm run bench\` (BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, streams ${STREAMS.join(' and ')}); ` +
+    `medians of ${ROUNDS} alternating rounds; ratios are per-round wgts / wireguard-go (upstream), then the median.\n` +
+    `Machine: ${sh(['nproc']).trim()} cores, Node ${process.version}.\n\n${table}\n`;
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const head = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nNumbers from a shared, noisy machine: read the medians and the same-run ratios, not single absolutes.\n';
+  writeFileSync(file, head + section);
+  console.log(`\nappended to ${file}`);
+}
+
+main().catch((err: unknown) => {
+  teardown();
+  console.error(err);
+  process.exit(1);
+});
