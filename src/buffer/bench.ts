@@ -135,37 +135,46 @@ async function measure(name: string, sizesName: string, sizes: Int32Array, depth
   return { name, sizes: sizesName, depth, nsPerOp: elapsed / N, gcs: gcCount, gcTotalMs, gcMaxMs };
 }
 
+async function measurePool(
+  name: string,
+  sizesName: string,
+  sizes: Int32Array,
+  depth: number,
+  clock: () => number,
+): Promise<Row> {
+  const pool = new TieredPool({ debug: false, clock });
+  const row = await measure(name, sizesName, sizes, depth, (z, k, n) => runPool(pool, z, k, n));
+  const leaked = pool.close();
+  if (leaked !== 0) throw new Error(`bench: ${leaked} buffers outstanding`);
+  return row;
+}
+
 function pad(s: string, n: number, right = false): string {
   return right ? s.padStart(n) : s.padEnd(n);
 }
 
 async function main(): Promise<void> {
-  // The mix at depth 1 is left out to keep the whole run under 30 s; depth 256 is the realistic one.
-  const cases: [string, Int32Array, number][] = [
-    ['1420', fixedSizes(1420), 1],
-    ['1420', fixedSizes(1420), 256],
-    ['mix', mixedSizes(), 256],
-  ];
+  const small = fixedSizes(1420);
+  const mix = mixedSizes();
   const rows: Row[] = [];
   const started = Date.now();
-  for (let c = 0; c < cases.length; c++) {
-    const [sizesName, sizes, depth] = cases[c]!;
-    {
-      const pool = new TieredPool({ debug: false });
-      rows.push(await measure('TieredPool get+release', sizesName, sizes, depth, (z, k, n) => runPool(pool, z, k, n)));
-      const leaked = pool.close();
-      if (leaked !== 0) throw new Error(`bench: ${leaked} buffers outstanding`);
-      rows.push(await measure('Buffer.allocUnsafe', sizesName, sizes, depth, runAllocUnsafe));
-      rows.push(await measure('new Uint8Array', sizesName, sizes, depth, runUint8Array));
-    }
-  }
-  // At depth 1 every release empties the slab, so the pool reads its clock each time; stubbing the
+  // Depth 256 (packets in flight) for every allocator; depth 1 only where it is cheap to run, so the
+  // whole bench stays under 30 s (new Uint8Array zero-fills and dominates the time).
+  rows.push(await measurePool('TieredPool get+release', '1420', small, 1, Date.now));
+  // At depth 1 every release empties the slab, so the pool reads its clock each time; a stubbed
   // clock shows what that read costs.
-  const stubbed = new TieredPool({ debug: false, clock: () => 0 });
-  rows.push(
-    await measure('TieredPool, clock stubbed', '1420', fixedSizes(1420), 1, (z, k, n) => runPool(stubbed, z, k, n)),
-  );
-  stubbed.close();
+  rows.push(await measurePool('TieredPool, clock stubbed', '1420', small, 1, () => 0));
+  rows.push(await measure('Buffer.allocUnsafe', '1420', small, 1, runAllocUnsafe));
+  const sets: [string, Int32Array][] = [
+    ['1420', small],
+    ['mix', mix],
+  ];
+  for (let c = 0; c < sets.length; c++) {
+    const [name, sizes] = sets[c]!;
+    rows.push(await measurePool('TieredPool get+release', name, sizes, 256, Date.now));
+    rows.push(await measure('Buffer.allocUnsafe', name, sizes, 256, runAllocUnsafe));
+    rows.push(await measure('new Uint8Array', name, sizes, 256, runUint8Array));
+  }
   observer.disconnect();
 
   console.log(`wgts buffer bench: Node ${process.version}, N = ${N} ops per run after ${WARMUP} warm-up`);

@@ -123,7 +123,11 @@ export class Budget {
     if (this.isPaused && next < this.resumeBelow) this.resume();
   }
 
-  /** Call `cb` on each resume. Install once per reader, not per packet. */
+  /**
+   * Call `cb` on each resume, synchronously inside the free() (so inside a buffer's release()) that
+   * crossed the resume point. Install once per reader, not per packet. A listener must not throw: the
+   * exception would surface from that release() and skip the listeners after it.
+   */
   onResume(cb: () => void): void {
     const old = this.listeners;
     const list = new Array<() => void>(old.length + 1);

@@ -437,3 +437,18 @@ test('autoTrim owns an unref\'d timer that close() stops', () => {
   pool.get(10)!.release();
   assert.equal(pool.close(), 0);
 });
+
+test('WGTS_DEBUG_BUFFERS=1 turns debug on when the option is absent', () => {
+  const saved = process.env['WGTS_DEBUG_BUFFERS'];
+  try {
+    process.env['WGTS_DEBUG_BUFFERS'] = '1';
+    assert.equal(new TieredPool().debug, true);
+    assert.equal(new TieredPool({ debug: false }).debug, false);
+    assert.equal(new Arena({ capacity: 64 }).debug, true);
+    delete process.env['WGTS_DEBUG_BUFFERS'];
+    assert.equal(new TieredPool().debug, false);
+  } finally {
+    if (saved === undefined) delete process.env['WGTS_DEBUG_BUFFERS'];
+    else process.env['WGTS_DEBUG_BUFFERS'] = saved;
+  }
+});
