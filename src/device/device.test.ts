@@ -250,3 +250,30 @@ test('packets to an address no peer covers are dropped on send', async () => {
   assert.equal(p.a.dev.drops.noRoute, 1);
   await assertClean(p);
 });
+
+test('down and up again: sessions are dropped, a new handshake carries data', async () => {
+  const p = await makePair();
+  const hs = countHandshakes(p);
+  await exchange(p, 1);
+  await p.a.dev.down();
+  assert.equal([...p.a.dev.peers.values()][0]!.keypairs.current, null, 'keys kept across down');
+  // While down, outbound packets are dropped, not queued.
+  const noRoute = p.a.dev.drops.noRoute;
+  assert.ok(p.a.tun.writePacket(ipv4Packet('10.0.0.1', '10.0.0.2', 10, 1)));
+  await settle(20);
+  assert.equal(p.a.dev.drops.noRoute, noRoute + 1);
+  // Time passes (B refuses initiations closer together than 20 ms, as a flood guard).
+  await advance(p, 1000);
+  await p.a.dev.up();
+  await exchange(p, 2);
+  assert.ok(hs.a >= 2);
+  await assertClean(p);
+});
+
+test('a device closed without ever going up leaks nothing', async () => {
+  const p = await makePair();
+  assert.equal(await p.a.dev.close(), 0);
+  await assert.rejects(p.a.dev.up(), /closed/);
+  await assert.rejects(p.a.dev.ipcSet('listen_port=1\n'), /closed/);
+  assert.equal(await p.b.dev.close(), 0);
+});
