@@ -7,6 +7,7 @@ import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { keyToHex } from '../crypto/keys.js';
 import { MemoryTun } from '../tun/memory.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
+import assert from 'node:assert/strict';
 import { FakeClock, type Clock } from './clock.js';
 import { Device } from './device.js';
 
@@ -161,4 +162,18 @@ export async function advance(p: { clock: FakeClock }, ms: number, stepMs = 250)
     p.clock.advance(Math.min(stepMs, ms - t));
     await settle(4);
   }
+}
+
+/** One packet A->B and one B->A, each checked byte for byte on arrival. */
+export async function exchange(p: Pair, seed: number): Promise<void> {
+  const ab = ipv4Packet('10.0.0.1', '10.0.0.2', 100 + seed, seed);
+  const ba = ipv4Packet('10.0.0.2', '10.0.0.1', 200 + seed, seed + 1);
+  const ra = p.a.received.length;
+  const rb = p.b.received.length;
+  assert.ok(p.a.tun.writePacket(ab));
+  assert.ok(await until(() => p.b.received.length > rb), 'A->B did not arrive');
+  assert.ok(equalBytes(p.b.received[p.b.received.length - 1]!, ab));
+  assert.ok(p.b.tun.writePacket(ba));
+  assert.ok(await until(() => p.a.received.length > ra), 'B->A did not arrive');
+  assert.ok(equalBytes(p.a.received[p.a.received.length - 1]!, ba));
 }

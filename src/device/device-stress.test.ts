@@ -11,20 +11,9 @@ import { keyToHex } from '../crypto/keys.js';
 import { createInitiation, Handshake, StaticIdentity } from './noise.js';
 import { CookieGenerator } from './cookie.js';
 import { INITIATION_LEN, MESSAGE_COOKIE_REPLY, messageType } from './messages.js';
-import { advance, closePair, equalBytes, ipv4Packet, makePair, settle, until, type Pair } from './_testing.js';
+import { advance, closePair, exchange, ipv4Packet, makePair, settle, until } from './_testing.js';
 import { UdpEndpoint } from '../conn/endpoint.js';
 
-async function exchange(p: Pair, seed: number): Promise<void> {
-  const ab = ipv4Packet('10.0.0.1', '10.0.0.2', 100 + seed, seed);
-  const rb = p.b.received.length;
-  assert.ok(p.a.tun.writePacket(ab));
-  assert.ok(await until(() => p.b.received.length > rb), 'A->B did not arrive');
-  assert.ok(equalBytes(p.b.received[p.b.received.length - 1]!, ab));
-  const ba = ipv4Packet('10.0.0.2', '10.0.0.1', 50 + seed, seed + 1);
-  const ra = p.a.received.length;
-  assert.ok(p.b.tun.writePacket(ba));
-  assert.ok(await until(() => p.a.received.length > ra), 'B->A did not arrive');
-}
 
 /** Valid initiations (correct mac1) from an identity B does not know, as an attacker who knows B's public key makes them. */
 function floodInitiations(bPub: Uint8Array, n: number, clockMs: number): Uint8Array[] {

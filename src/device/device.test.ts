@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatePrivateKey } from '../crypto/x25519.js';
 import { randomBytes } from 'node:crypto';
-import { advance, closePair, equalBytes, ipv4Packet, ipv6Packet, makePair, settle, until, type Pair } from './_testing.js';
+import { advance, closePair, equalBytes, exchange, ipv4Packet, ipv6Packet, makePair, settle, until, type Pair } from './_testing.js';
 import { MESSAGE_INITIATION, MESSAGE_TRANSPORT, messageType } from './messages.js';
 import { REKEY_AFTER_TIME_MS, REJECT_AFTER_TIME_MS, KEEPALIVE_TIMEOUT_MS, REKEY_ATTEMPT_TIME_MS } from './constants.js';
 
@@ -19,19 +19,6 @@ async function assertClean(p: Pair): Promise<void> {
   assert.equal(ob, 0, 'B leaked buffers');
 }
 
-/** Send one packet A->B and one B->A and check both arrive intact. */
-async function exchange(p: Pair, seed: number): Promise<void> {
-  const ab = ipv4Packet('10.0.0.1', '10.0.0.2', 100 + seed, seed);
-  const ba = ipv4Packet('10.0.0.2', '10.0.0.1', 200 + seed, seed + 1);
-  const ra = p.a.received.length;
-  const rb = p.b.received.length;
-  assert.ok(p.a.tun.writePacket(ab));
-  assert.ok(await until(() => p.b.received.length > rb), 'A->B did not arrive');
-  assert.ok(equalBytes(p.b.received[p.b.received.length - 1]!, ab));
-  assert.ok(p.b.tun.writePacket(ba));
-  assert.ok(await until(() => p.a.received.length > ra), 'B->A did not arrive');
-  assert.ok(equalBytes(p.a.received[p.a.received.length - 1]!, ba));
-}
 
 function countHandshakes(p: Pair): { a: number; b: number } {
   const c = { a: 0, b: 0 };
