@@ -229,7 +229,8 @@ test('batch results equal per-packet results, failures included', () => {
   for (let i = 0; i < n; i++) {
     const r = i === 5 ? -1 : openInPlace(keys[i % 2]!, 1000 + i, singleBufs[i]!, 16, lens[i]! + TAG_LEN, null);
     assert.equal(b.results[i], r, `slot ${i}`);
-    if (i !== 5) assert.deepEqual(batchBufs[i], singleBufs[i]);
+    // A failed slot's window is unspecified (the native batch zeroes its plaintext); a good one must match.
+    if (r >= 0) assert.deepEqual(batchBufs[i], singleBufs[i]);
   }
   assert.equal(b.results[3], -1);
   assert.equal(b.results[4], lens[4]);

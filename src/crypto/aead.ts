@@ -12,6 +12,8 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { abytes, aroom } from './_assert.js';
 import { KEY_LEN } from './keys.js';
+import { native } from '../native/load.js';
+import { nativeOpenBatch, nativeSealBatch } from '../native/aead-batch.js';
 
 /** Poly1305 tag length; every sealed message is its plaintext plus this. */
 export const TAG_LEN = 16;
@@ -52,6 +54,11 @@ export function aeadKey(raw: Uint8Array): AeadKey {
   const copy = Buffer.allocUnsafeSlow(KEY_LEN);
   copy.set(raw);
   return new AeadKeyHandle(copy) as unknown as AeadKey;
+}
+
+/** The key's bytes, for a batch back end that seals outside Node's crypto; null once destroyed. */
+export function aeadKeyBytes(k: AeadKey): Uint8Array | null {
+  return handle(k).raw;
 }
 
 /** Zeroes the key and retires the handle: later seals and opens through it fail with -1. */
@@ -284,8 +291,27 @@ export class AeadBatch {
   }
 }
 
-/** Seals slots 0..count-1 in order; results[i] = length + 16, or -1 (missing key or buffer, no room). */
+/**
+ * Seals slots 0..count-1; results[i] = length + 16, or -1 (missing key or buffer, no room). One C call
+ * for the whole batch where the native shim is loaded (~1.2-1.8 us per 1420-byte packet against
+ * ~7-13 us through createCipheriv, measured by `node dist/native/aead-bench.js`), else the loop below.
+ */
 export function sealBatch(b: AeadBatch): void {
+  if (native !== null) nativeSealBatch(b, aeadKeyBytes);
+  else sealBatchPortable(b);
+}
+
+/**
+ * Opens slots 0..count-1; results[i] = plaintext length, or -1 (bad tag, too short, ...). The window
+ * of a failed slot is left unspecified (the native batch zeroes what it decrypted before the tag check).
+ */
+export function openBatch(b: AeadBatch): void {
+  if (native !== null) nativeOpenBatch(b, aeadKeyBytes);
+  else openBatchPortable(b);
+}
+
+/** sealBatch through Node's crypto, one packet at a time: the portable path and the reference. */
+export function sealBatchPortable(b: AeadBatch): void {
   const n = b.count;
   for (let i = 0; i < n; i++) {
     const key = b.keys[i];
@@ -297,8 +323,8 @@ export function sealBatch(b: AeadBatch): void {
   }
 }
 
-/** Opens slots 0..count-1 in order; results[i] = plaintext length, or -1 (bad tag, too short, ...). */
-export function openBatch(b: AeadBatch): void {
+/** openBatch through Node's crypto, one packet at a time. */
+export function openBatchPortable(b: AeadBatch): void {
   const n = b.count;
   for (let i = 0; i < n; i++) {
     const key = b.keys[i];

@@ -1,0 +1,204 @@
+/*
+ * Network interfaces: open a TUN (/dev/net/tun, TUNSETIFF), adopt one (TUNGETIFF), its offloads
+ * (TUNSETOFFLOAD), and the MTU, flags and index of any interface by name (SIOC* ioctls on an AF_INET
+ * datagram socket, as ip(8) and wireguard-go do). See Documentation/networking/tuntap.rst.
+ *
+ * SIOC* ioctls act in the network namespace of the socket they are made on. By default a socket
+ * is made per call in the process's namespace (these calls are rare: open, and a 1 s watch); a TUN
+ * whose interface was moved to another namespace (`ip link set dev X netns NS`) is reached through
+ * a socket made in the interface's namespace instead (tunNetnsSocket, TUNGETDEVNETNS, Linux 5.2+).
+ */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef TUNGETDEVNETNS
+#define TUNGETDEVNETNS _IO('T', 227)
+#endif
+
+/* Copies the kernel's interface name into the caller's 16-byte Uint8Array (NUL-padded). */
+static void name_out(napi_env env, napi_value out, const char* name) {
+  size_t len;
+  uint8_t* p = shim_bytes(env, out, &len);
+  ASSERT(len >= IFNAMSIZ);
+  memset(p, 0, IFNAMSIZ);
+  memcpy(p, name, strnlen(name, IFNAMSIZ - 1));
+}
+
+/* ifr with the name from JS (validated there: 1..15 bytes, or empty for the kernel's pick). */
+static void ifr_named(napi_env env, napi_value name, struct ifreq* ifr) {
+  memset(ifr, 0, sizeof(*ifr));
+  shim_string(env, name, ifr->ifr_name, IFNAMSIZ);
+}
+
+/* tunOpen(): fd of a fresh /dev/net/tun queue (nonblocking, close-on-exec) | -errno */
+static napi_value tun_open(napi_env env, napi_callback_info info) {
+  shim_args(env, info, 0, NULL);
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  return fd < 0 ? shim_errno(env) : shim_int(env, fd);
+}
+
+/*
+ * tunSetIff(fd: number, name: string, vnetHdr: boolean, nameOut: Uint8Array(16)): 0 | -errno
+ * Attaches the queue to interface `name` (created if absent; "" lets the kernel pick tunN).
+ */
+static napi_value tun_set_iff(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  shim_args(env, info, 4, argv);
+  struct ifreq ifr;
+  ifr_named(env, argv[1], &ifr);
+  /* IFF_NO_PI: packets carry no 4-byte protocol prefix; the IP version nibble says what they are. */
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (shim_bool(env, argv[2]) ? IFF_VNET_HDR : 0);
+  if (ioctl(shim_i32(env, argv[0]), TUNSETIFF, &ifr) < 0) return shim_errno(env);
+  name_out(env, argv[3], ifr.ifr_name);
+  return shim_int(env, 0);
+}
+
+/* tunGetIff(fd: number, nameOut: Uint8Array(16)): IFF_* flags (u16) | -errno (EBADFD: deleted) */
+static napi_value tun_get_iff(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  if (ioctl(shim_i32(env, argv[0]), TUNGETIFF, &ifr) < 0) return shim_errno(env);
+  name_out(env, argv[1], ifr.ifr_name);
+  return shim_int(env, (uint16_t)ifr.ifr_flags);
+}
+
+/* tunSetOffload(fd: number, flags: number): 0 | -errno; flags are TUN_F_* bits */
+static napi_value tun_set_offload(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  if (ioctl(shim_i32(env, argv[0]), TUNSETOFFLOAD, (unsigned long)shim_u32(env, argv[1])) < 0) {
+    return shim_errno(env);
+  }
+  return shim_int(env, 0);
+}
+
+/* One SIOC* ioctl on control socket `ctl`, or on a fresh one in our namespace when ctl < 0. */
+static int if_ioctl(unsigned long req, struct ifreq* ifr, int ctl) {
+  int s = ctl >= 0 ? ctl : socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  int r = ioctl(s, req, ifr) < 0 ? -errno : 0;
+  if (ctl < 0) close(s);
+  return r;
+}
+
+/* ifMtu(name: string, ctl: number): mtu | -errno */
+static napi_value if_mtu(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  struct ifreq ifr;
+  ifr_named(env, argv[0], &ifr);
+  int r = if_ioctl(SIOCGIFMTU, &ifr, shim_i32(env, argv[1]));
+  return shim_int(env, r < 0 ? r : ifr.ifr_mtu);
+}
+
+/* ifSetMtu(name: string, mtu: number, ctl: number): 0 | -errno */
+static napi_value if_set_mtu(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  shim_args(env, info, 3, argv);
+  struct ifreq ifr;
+  ifr_named(env, argv[0], &ifr);
+  ifr.ifr_mtu = shim_i32(env, argv[1]);
+  return shim_int(env, if_ioctl(SIOCSIFMTU, &ifr, shim_i32(env, argv[2])));
+}
+
+/* ifFlags(name: string, ctl: number): IFF_* flags (u16) | -errno */
+static napi_value if_flags(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  struct ifreq ifr;
+  ifr_named(env, argv[0], &ifr);
+  int r = if_ioctl(SIOCGIFFLAGS, &ifr, shim_i32(env, argv[1]));
+  return shim_int(env, r < 0 ? r : (uint16_t)ifr.ifr_flags);
+}
+
+/* ifSetFlags(name: string, flags: number, ctl: number): 0 | -errno. Read-modify-write is the caller's. */
+static napi_value if_set_flags(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  shim_args(env, info, 3, argv);
+  struct ifreq ifr;
+  ifr_named(env, argv[0], &ifr);
+  ifr.ifr_flags = (short)shim_u32(env, argv[1]);
+  return shim_int(env, if_ioctl(SIOCSIFFLAGS, &ifr, shim_i32(env, argv[2])));
+}
+
+/* ifIndex(name: string, ctl: number): index (> 0) | -errno (ENODEV: not in that namespace) */
+static napi_value if_index(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  struct ifreq ifr;
+  ifr_named(env, argv[0], &ifr);
+  int r = if_ioctl(SIOCGIFINDEX, &ifr, shim_i32(env, argv[1]));
+  return shim_int(env, r < 0 ? r : ifr.ifr_ifindex);
+}
+
+static int same_file(int a, int b) {
+  struct stat sa, sb;
+  return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * tunNetnsSocket(fd: number, otherOut: Int32Array(1)): control socket | -errno
+ * A datagram socket in the network namespace the TUN's interface is in now, for the if* calls.
+ * otherOut[0] = 1 when that is not this thread's namespace. Making it means entering that namespace
+ * for the one socket() call: setns affects only this thread and is undone before returning, so no
+ * other code ever runs in the other namespace. Needs CAP_NET_ADMIN there (EPERM otherwise) and
+ * CAP_SYS_ADMIN to enter it.
+ */
+static napi_value tun_netns_socket(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  size_t n_out;
+  int32_t* other = shim_typed(env, argv[1], napi_int32_array, &n_out);
+  ASSERT(n_out >= 1);
+  int ns = ioctl(shim_i32(env, argv[0]), TUNGETDEVNETNS);
+  if (ns < 0) return shim_errno(env);
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    int err = errno;
+    close(ns);
+    return shim_int(env, -err);
+  }
+  int s, err = 0;
+  other[0] = !same_file(ns, self);
+  if (!other[0]) {
+    s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) err = errno;
+  } else if (setns(ns, CLONE_NEWNET) < 0) {
+    s = -1;
+    err = errno;
+  } else {
+    s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) err = errno;
+    /* Staying in the other namespace would move every later socket of this thread: never. */
+    ASSERT(setns(self, CLONE_NEWNET) == 0);
+  }
+  close(self);
+  close(ns);
+  return shim_int(env, s < 0 ? -err : s);
+}
+
+void shim_init_netdev(napi_env env, napi_value exports) {
+  shim_export(env, exports, "tunOpen", tun_open);
+  shim_export(env, exports, "tunSetIff", tun_set_iff);
+  shim_export(env, exports, "tunGetIff", tun_get_iff);
+  shim_export(env, exports, "tunSetOffload", tun_set_offload);
+  shim_export(env, exports, "ifMtu", if_mtu);
+  shim_export(env, exports, "ifSetMtu", if_set_mtu);
+  shim_export(env, exports, "ifFlags", if_flags);
+  shim_export(env, exports, "ifSetFlags", if_set_flags);
+  shim_export(env, exports, "ifIndex", if_index);
+  shim_export(env, exports, "tunNetnsSocket", tun_netns_socket);
+}

@@ -1,0 +1,489 @@
+/**
+ * The batched Linux bind on the native shim: an IPv6 socket (v6-only) and an IPv4 socket on one
+ * port, as std.ts and wireguard-go's StdNetBind open them, read with recvmmsg and written with
+ * sendmmsg, up to LINUX_BIND_BATCH datagrams per syscall, straight into and out of pool buffers.
+ *
+ * - Receiving: a uv_poll per socket; when readable, one recvmmsg into read slots taken from the
+ *   Source (allocation at the edge, RECV_BYTES each). Slots not filled are kept for the next read,
+ *   as many as twice the last batch (LINUX_BIND_MIN_SLOTS..LINUX_BIND_BATCH). A Source that
+ *   returns null stops reading until resume().
+ * - Endpoints: one LinuxEndpoint per source address and port, interned by their bytes (no string
+ *   per datagram), the same object parseEndpoint returns. Each carries a sticky source address: the
+ *   local address the peer last reached us at (IP_PKTINFO / IPV6_PKTINFO), and replies leave from
+ *   it, so a multi-homed host answers from the address it was asked on (wireguard-go's
+ *   StdNetEndpoint src, the kernel's endpoint src4/src6). When the kernel refuses that source
+ *   (EINVAL, EADDRNOTAVAIL: the address left the host; ENETUNREACH), it is forgotten and the send
+ *   retried once without it.
+ * - Sending: one sendmmsg per call whose iovecs point into the buffers in place; a partial send
+ *   continues from where it stopped; EAGAIN/ENOBUFS drops the rest and counts it (WireGuard runs
+ *   over a lossy network; a send queue would only add latency). Buffers are released on return:
+ *   the kernel has copied them.
+ */
+import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
+import { SMALL_CHUNK_BYTES } from '../buffer/constants.js';
+import {
+  E_ADDRNOTAVAIL,
+  E_AGAIN,
+  E_INVAL,
+  E_NETUNREACH,
+  E_NOBUFS,
+  FdPoll,
+  MAX_BATCH,
+  MSG_TRUNC,
+  NativeError,
+  POLL_READABLE,
+  RECV_ADDR_DST,
+  RECV_ADDR_STRIDE,
+  RECV_META_FAMILY,
+  RECV_META_FLAGS,
+  RECV_META_HAS_DST,
+  RECV_META_IFINDEX,
+  RECV_META_LENGTH,
+  RECV_META_PORT,
+  RECV_META_STRIDE,
+  SlabBatch,
+  closeFd,
+  openUdpSocket,
+  requireNative,
+  setSocketBuffers,
+  setSocketMark,
+  socketLabel,
+  socketPort,
+  type NativeBinding,
+} from '../native/index.js';
+import type { Bind, BindHandler, Endpoint } from './bind.js';
+import { UdpEndpoint, canonicalV6, parseEndpoint } from './endpoint.js';
+
+/** Datagrams per recvmmsg and per sendmmsg. */
+export const LINUX_BIND_BATCH = MAX_BATCH;
+/** Read slots kept per socket when traffic is light. */
+export const LINUX_BIND_MIN_SLOTS = 8;
+/**
+ * Bytes asked of the Source per read slot: one chunk of the small tier, which holds any datagram
+ * of a peer whose MTU is up to ~2000 bytes. Larger datagrams arrive truncated and are dropped
+ * (counted); UDP_GRO reads will ask for the super-packet tier instead.
+ */
+export const RECV_BYTES = SMALL_CHUNK_BYTES;
+/** Kernel socket buffers, as wireguard-go's socketBufferSize (7 MiB): bursts at line rate fit. */
+const SOCKET_BUFFER_BYTES = 7 << 20;
+/** Interned endpoints before the table is flushed (a flood of spoofed sources cannot grow it). */
+const ENDPOINT_LIMIT = 4096;
+
+/** A UDP endpoint with the sticky local source address replies to it leave from. */
+export class LinuxEndpoint extends UdpEndpoint {
+  /** The local address (4 or 16 bytes, by family) the peer last reached us at; valid when hasSrc. */
+  readonly srcAddress: Uint8Array;
+  hasSrc: boolean;
+  /** The interface that address arrived on; given to the kernel only for IPv6 link-local sources. */
+  srcIfindex: number;
+  /** Next endpoint in the same intern bucket. */
+  next: LinuxEndpoint | null;
+
+  constructor(address: string, port: number) {
+    super(address, port);
+    this.srcAddress = new Uint8Array(this.family === 4 ? 4 : 16);
+    this.hasSrc = false;
+    this.srcIfindex = 0;
+    this.next = null;
+  }
+
+  /** Records the local address a datagram from this endpoint arrived at. */
+  learnSrc(bytes: Uint8Array, at: number, ifindex: number): void {
+    const src = this.srcAddress;
+    for (let i = 0; i < src.length; i++) src[i] = bytes[at + i]!;
+    this.hasSrc = true;
+    this.srcIfindex = ifindex;
+  }
+
+  /** Sets (or, with null, clears) the sticky source, e.g. when `wg set` pins an endpoint anew. */
+  setSrc(address: Uint8Array | null, ifindex = 0): void {
+    if (address === null) {
+      this.hasSrc = false;
+      this.srcIfindex = 0;
+      return;
+    }
+    if (address.length !== this.srcAddress.length) {
+      throw new RangeError(`source address for ${this} must be ${this.srcAddress.length} bytes, got ${address.length}`);
+    }
+    this.learnSrc(address, 0, ifindex);
+  }
+}
+
+/**
+ * Interns LinuxEndpoints by address bytes and port. IPv4 keys are exact (address * 2^16 + port);
+ * IPv6 keys hash the address, and a bucket chains the endpoints that share a key.
+ */
+class EndpointInterner {
+  private readonly v4 = new Map<number, LinuxEndpoint>();
+  private readonly v6 = new Map<number, LinuxEndpoint>();
+  private size = 0;
+
+  /** The endpoint for the 4 or 16 address bytes at bytes[at..] and port; created on first sight. */
+  get(family: number, bytes: Uint8Array, at: number, port: number): LinuxEndpoint {
+    if (family === 4) {
+      const key = (((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) * 65536 + port;
+      const ep = this.v4.get(key);
+      if (ep !== undefined) return ep;
+      return this.add(this.v4, key, new LinuxEndpoint(`${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`, port));
+    }
+    let h = 0;
+    for (let i = 0; i < 16; i += 4) {
+      const w = (bytes[at + i]! << 24) | (bytes[at + i + 1]! << 16) | (bytes[at + i + 2]! << 8) | bytes[at + i + 3]!;
+      h = Math.imul(h ^ w, 0x9e3779b1);
+    }
+    const key = (h >>> 0) * 65536 + port;
+    const head = this.v6.get(key) ?? null;
+    for (let ep = head; ep !== null; ep = ep.next) {
+      if (ep.port === port && sameBytes(ep.addressBytes, bytes, at)) return ep;
+    }
+    const ep = new LinuxEndpoint(canonicalV6(bytes.subarray(at, at + 16)), port);
+    ep.next = head;
+    return this.add(this.v6, key, ep);
+  }
+
+  /** A LinuxEndpoint for any Endpoint: itself when it is one (its sticky source lives on it). */
+  intern(ep: Endpoint): LinuxEndpoint {
+    if (ep instanceof LinuxEndpoint) return ep;
+    return this.get(ep.family, ep.addressBytes, 0, ep.port);
+  }
+
+  private add(map: Map<number, LinuxEndpoint>, key: number, ep: LinuxEndpoint): LinuxEndpoint {
+    if (this.size >= ENDPOINT_LIMIT) {
+      this.v4.clear();
+      this.v6.clear();
+      this.size = 0;
+      ep.next = null;
+    }
+    map.set(key, ep);
+    this.size++;
+    return ep;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[at + i]) return false;
+  return true;
+}
+
+/** One bound socket and its read state. */
+class Socket {
+  readonly fd: number;
+  readonly family: 4 | 6;
+  readonly port: number;
+  readonly label: string;
+  poll: FdPoll | null;
+  /** Read slots: slots[0, held) hold buffers not yet read into. */
+  readonly slots: (PacketBuffer | null)[];
+  held: number;
+  target: number;
+  starved: boolean;
+
+  constructor(fd: number, family: 4 | 6, port: number, label: string) {
+    this.fd = fd;
+    this.family = family;
+    this.port = port;
+    this.label = label;
+    this.poll = null;
+    this.slots = new Array<PacketBuffer | null>(LINUX_BIND_BATCH).fill(null);
+    this.held = 0;
+    this.target = LINUX_BIND_MIN_SLOTS;
+    this.starved = false;
+  }
+
+  /** Releases held slots past `keep`. */
+  trim(keep: number): void {
+    while (this.held > keep) {
+      const i = --this.held;
+      this.slots[i]!.release();
+      this.slots[i] = null;
+    }
+  }
+}
+
+export interface LinuxBindOptions {
+  /** Open the IPv6 socket (default true; IPv4 only when the host has no IPv6). */
+  ipv6?: boolean;
+  /** Open the IPv4 socket (default true). */
+  ipv4?: boolean;
+  /** Address to bind the IPv4 socket to (default any). */
+  ipv4Address?: string;
+  /** Address to bind the IPv6 socket to (default any). */
+  ipv6Address?: string;
+}
+
+export class LinuxBind implements Bind {
+  readonly batchSize = LINUX_BIND_BATCH;
+  private readonly native: NativeBinding;
+  private sock4: Socket | null = null;
+  private sock6: Socket | null = null;
+  private handler: BindHandler | null = null;
+  private source: Source | null = null;
+  private paused = false;
+  private mark = 0;
+  private readonly endpoints = new EndpointInterner();
+  private readonly out: PacketBuffer[] = new Array<PacketBuffer>(LINUX_BIND_BATCH);
+  private readonly eps: Endpoint[] = new Array<Endpoint>(LINUX_BIND_BATCH);
+  private readonly reads = new SlabBatch(LINUX_BIND_BATCH);
+  private readonly meta = new Int32Array(LINUX_BIND_BATCH * RECV_META_STRIDE);
+  private readonly addrs = new Uint8Array(LINUX_BIND_BATCH * RECV_ADDR_STRIDE);
+  private readonly writes = new SlabBatch(LINUX_BIND_BATCH);
+  private readonly onReady4: (status: number) => void;
+  private readonly onReady6: (status: number) => void;
+  /** Datagrams not read because the Source had no buffer (counted per starved read). */
+  starvedReads = 0;
+  /** Received datagrams dropped because they did not fit their buffer (MSG_TRUNC). */
+  truncated = 0;
+  /** Failed recvmmsg calls (other than EAGAIN). */
+  recvErrors = 0;
+  /** Datagrams dropped on send: a full socket buffer (EAGAIN, ENOBUFS) or no socket of that family. */
+  sendDropped = 0;
+  /** Datagrams the kernel refused one by one (EMSGSIZE, EPERM from a firewall, ...). */
+  sendErrors = 0;
+  /** Sticky sources forgotten because the kernel refused them. */
+  srcCleared = 0;
+
+  /** @throws Error when the native shim is not loaded (use StdBind then). */
+  constructor(private readonly options: LinuxBindOptions = {}) {
+    this.native = requireNative('LinuxBind');
+    this.onReady4 = (status) => this.ready(this.sock4, status);
+    this.onReady6 = (status) => this.ready(this.sock6, status);
+  }
+
+  async open(port: number, handler: BindHandler, source: Source): Promise<number> {
+    if (this.handler !== null) throw new Error('bind already open');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0..65535, got ${port}`);
+    const want6 = this.options.ipv6 !== false;
+    const want4 = this.options.ipv4 !== false;
+    // With port 0 the first socket picks the port and the second must get the same one; retry when
+    // another program holds it for the other family.
+    for (let attempt = 0; ; attempt++) {
+      let s6: Socket | null = null;
+      let s4: Socket | null = null;
+      try {
+        let actual = port;
+        if (want6) {
+          s6 = this.bindOne(6, this.options.ipv6Address ?? null, actual, want4);
+          if (s6 !== null) actual = s6.port;
+        }
+        if (want4) {
+          s4 = this.bindOne(4, this.options.ipv4Address ?? null, actual, false);
+          actual = s4!.port;
+        }
+        this.sock6 = s6;
+        this.sock4 = s4;
+        this.handler = handler;
+        this.source = source;
+        if (this.mark !== 0) this.setMark(this.mark);
+        this.startPoll(s6, this.onReady6);
+        this.startPoll(s4, this.onReady4);
+        return actual;
+      } catch (err) {
+        if (s6 !== null) closeFd(s6.fd);
+        if (s4 !== null) closeFd(s4.fd);
+        this.sock4 = this.sock6 = null;
+        this.handler = null;
+        if (port === 0 && attempt < 10 && err instanceof NativeError && err.code === 'EADDRINUSE') continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Binds one socket; null (when allowed) where the host has no IPv6. */
+  private bindOne(family: 4 | 6, address: string | null, port: number, mayLackFamily: boolean): Socket | null {
+    let fd: number;
+    try {
+      fd = openUdpSocket(family, address, port);
+    } catch (err) {
+      const code = err instanceof NativeError ? err.code : '';
+      if (mayLackFamily && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL' || code === 'EPROTONOSUPPORT')) return null;
+      throw err;
+    }
+    try {
+      const label = socketLabel(family, address, port);
+      const actual = socketPort(fd, label);
+      const sock = new Socket(fd, family, actual, socketLabel(family, address, actual));
+      try {
+        setSocketBuffers(fd, SOCKET_BUFFER_BYTES, SOCKET_BUFFER_BYTES, sock.label);
+      } catch {
+        /* the defaults work, only with less room for bursts */
+      }
+      return sock;
+    } catch (err) {
+      closeFd(fd);
+      throw err;
+    }
+  }
+
+  private startPoll(sock: Socket | null, cb: (status: number) => void): void {
+    if (sock === null) return;
+    sock.poll = new FdPoll(sock.fd, cb, sock.label);
+    if (!this.paused) sock.poll.start(POLL_READABLE);
+  }
+
+  /** The bound ports of each socket (null where that family is not open). */
+  get boundPorts(): { v4: number | null; v6: number | null } {
+    return { v4: this.sock4?.port ?? null, v6: this.sock6?.port ?? null };
+  }
+
+  private ready(sock: Socket | null, status: number): void {
+    if (sock === null || this.handler === null) return;
+    // An error status stopped the handle; recvmmsg reports (and clears) the socket error, then the
+    // handle is restarted.
+    if (status < 0) sock.poll!.markStopped();
+    this.receive(sock);
+    if (status < 0 && !this.paused && !sock.starved && sock.poll !== null) sock.poll.start(POLL_READABLE);
+  }
+
+  private receive(sock: Socket): void {
+    const slots = sock.slots;
+    const source = this.source!;
+    let held = sock.held;
+    while (held < sock.target) {
+      const buf = source.get(RECV_BYTES);
+      if (buf === null) break;
+      slots[held++] = buf;
+    }
+    sock.held = held;
+    if (held === 0) {
+      this.starvedReads++;
+      sock.starved = true;
+      sock.poll!.stop();
+      return;
+    }
+    const reads = this.reads;
+    for (let i = 0; i < held; i++) {
+      const buf = slots[i]!;
+      reads.set(i, buf.bytes, buf.start, buf.limit - buf.start);
+    }
+    const meta = this.meta;
+    const addrs = this.addrs;
+    const n = this.native.recvBatch(sock.fd, reads.slabs, reads.slabIndex, reads.offsets, reads.sizes, held, meta, addrs);
+    reads.clear();
+    if (n <= 0) {
+      if (n < 0 && n !== E_AGAIN) this.recvErrors++;
+      return;
+    }
+    const out = this.out;
+    const eps = this.eps;
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const buf = slots[i]!;
+      const m = i * RECV_META_STRIDE;
+      if ((meta[m + RECV_META_FLAGS]! & MSG_TRUNC) !== 0) {
+        this.truncated++;
+        buf.release();
+        continue;
+      }
+      const a = i * RECV_ADDR_STRIDE;
+      const ep = this.endpoints.get(meta[m + RECV_META_FAMILY]!, addrs, a, meta[m + RECV_META_PORT]!);
+      if (meta[m + RECV_META_HAS_DST] !== 0) ep.learnSrc(addrs, a + RECV_ADDR_DST, meta[m + RECV_META_IFINDEX]!);
+      buf.end = buf.start + meta[m + RECV_META_LENGTH]!;
+      out[count] = buf;
+      eps[count] = ep;
+      count++;
+    }
+    const rest = held - n;
+    for (let i = 0; i < rest; i++) slots[i] = slots[n + i]!;
+    for (let i = rest; i < held; i++) slots[i] = null;
+    sock.held = rest;
+    sock.target = Math.min(LINUX_BIND_BATCH, Math.max(LINUX_BIND_MIN_SLOTS, 2 * n));
+    sock.trim(sock.target);
+    if (count > 0) this.handler!.onDatagrams(out, eps, count);
+  }
+
+  send(bufs: PacketBuffer[], count: number, endpoint: Endpoint): void {
+    const sock = endpoint.family === 4 ? this.sock4 : this.sock6;
+    if (sock === null) {
+      this.sendDropped += count;
+    } else {
+      const ep = this.endpoints.intern(endpoint);
+      for (let i = 0; i < count; i += LINUX_BIND_BATCH) this.sendChunk(sock, bufs, i, Math.min(LINUX_BIND_BATCH, count - i), ep);
+    }
+    for (let i = 0; i < count; i++) bufs[i]!.release();
+  }
+
+  /** sendmmsg of bufs[base, base + m) to ep, continuing after partial sends. */
+  private sendChunk(sock: Socket, bufs: PacketBuffer[], base: number, m: number, ep: LinuxEndpoint): void {
+    const w = this.writes;
+    for (let j = 0; j < m; j++) {
+      const buf = bufs[base + j]!;
+      w.set(j, buf.bytes, buf.start, buf.end - buf.start);
+    }
+    const family = ep.family;
+    // The interface index pins the route; only an IPv6 link-local source needs it.
+    const v6LinkLocal = family === 6 && ep.srcAddress[0] === 0xfe && (ep.srcAddress[1]! & 0xc0) === 0x80;
+    let retried = false;
+    let j = 0;
+    while (j < m) {
+      const src = ep.hasSrc ? ep.srcAddress : null;
+      const ifindex = src !== null && v6LinkLocal ? ep.srcIfindex : 0;
+      const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, m, family, ep.addressBytes, ep.port, src, ifindex, 0);
+      if (r > 0) {
+        j += r;
+      } else if (src !== null && !retried && (r === E_INVAL || r === E_ADDRNOTAVAIL || r === E_NETUNREACH)) {
+        // The sticky source is no longer usable: forget it and let the kernel route (once).
+        ep.setSrc(null);
+        this.srcCleared++;
+        retried = true;
+      } else if (r === E_AGAIN || r === E_NOBUFS) {
+        this.sendDropped += m - j;
+        break;
+      } else {
+        this.sendErrors++;
+        j++;
+      }
+    }
+    w.clear();
+  }
+
+  parseEndpoint(text: string): Endpoint {
+    const ep = parseEndpoint(text);
+    return this.endpoints.get(ep.family, ep.addressBytes, 0, ep.port);
+  }
+
+  /**
+   * SO_MARK on both sockets (and on sockets opened later). True when every open socket took it;
+   * false without CAP_NET_ADMIN (EPERM).
+   */
+  setMark(mark: number): boolean {
+    this.mark = mark >>> 0;
+    let ok = true;
+    for (const sock of [this.sock4, this.sock6]) {
+      if (sock === null) continue;
+      try {
+        setSocketMark(sock.fd, this.mark, sock.label);
+      } catch {
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.sock4?.poll?.stop();
+    this.sock6?.poll?.stop();
+  }
+
+  resume(): void {
+    this.paused = false;
+    for (const sock of [this.sock4, this.sock6]) {
+      if (sock === null || sock.poll === null) continue;
+      sock.starved = false;
+      sock.poll.start(POLL_READABLE);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.handler = null;
+    this.source = null;
+    for (const sock of [this.sock4, this.sock6]) {
+      if (sock === null) continue;
+      sock.poll?.close();
+      sock.poll = null;
+      closeFd(sock.fd);
+      sock.trim(0);
+    }
+    this.sock4 = this.sock6 = null;
+  }
+}

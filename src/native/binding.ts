@@ -1,0 +1,200 @@
+/**
+ * The shape of the C shim (native/src/*.c), function by function, and the constants both sides
+ * share. Each comment gives the C's contract; src/native's wrappers validate before calling, because
+ * the C only asserts (a bad argument aborts the process: it is a bug here, not a user error).
+ *
+ * Every function returns a count (>= 0) or -errno, never throws for a failed syscall. Batches are
+ * described by SlabBatch (slab-batch.ts): a table of slabs and per-packet slab index, offset and size.
+ */
+
+/** The largest batch the C moves in one call (WGTS_MAX_BATCH in native/src/shim.h). */
+export const MAX_BATCH = 128;
+
+/** An opaque uv_poll_t handle made by pollOpen; only the poll functions accept it. */
+declare const pollHandleBrand: unique symbol;
+export interface PollHandle {
+  readonly [pollHandleBrand]: true;
+}
+
+/** pollStart's event mask and the callback's `events` (libuv's UV_READABLE, UV_WRITABLE). */
+export const POLL_READABLE = 1;
+export const POLL_WRITABLE = 2;
+
+/** Slab table entries: an ArrayBuffer, or a Uint8Array over memory N-API will not take as one. */
+export type SlabMemory = ArrayBuffer | Uint8Array;
+
+/** recvBatch writes RECV_META_STRIDE int32s per datagram into `meta`, at these offsets. */
+export const RECV_META_STRIDE = 8;
+export const RECV_META_LENGTH = 0;
+/** 4 or 6. */
+export const RECV_META_FAMILY = 1;
+export const RECV_META_PORT = 2;
+/** The interface the datagram arrived on (from IP_PKTINFO / IPV6_PKTINFO), 0 if unknown. */
+export const RECV_META_IFINDEX = 3;
+/** UDP_GRO: the segment size of a coalesced datagram, 0 for a plain one. */
+export const RECV_META_GRO_SIZE = 4;
+/** msg_flags (MSG_TRUNC: the datagram was longer than its window). */
+export const RECV_META_FLAGS = 5;
+/** 1 when the destination address (bytes 16..32 of the datagram's addrs slot) is known. */
+export const RECV_META_HAS_DST = 6;
+/** recvBatch writes RECV_ADDR_STRIDE bytes per datagram into `addrs`: source, then destination. */
+export const RECV_ADDR_STRIDE = 32;
+export const RECV_ADDR_DST = 16;
+
+/** Kernel flag bits used from JS (linux/if.h, linux/if_tun.h). */
+export const IFF_UP = 0x1;
+export const IFF_TUN = 0x0001;
+export const IFF_NO_PI = 0x1000;
+export const IFF_VNET_HDR = 0x4000;
+/** MSG_TRUNC in msg_flags (linux/socket.h). */
+export const MSG_TRUNC = 0x20;
+/** IFNAMSIZ: interface names are at most 15 bytes plus a NUL. */
+export const IFNAMSIZ = 16;
+
+export interface NativeBinding {
+  // ---- fd.c ----
+  /** fcntl(O_NONBLOCK): 0 | -errno. */
+  setNonblock(fd: number): number;
+  /** close(): 0 | -errno (the fd is gone either way). */
+  closeFd(fd: number): number;
+  /** read() a packet into each window until EAGAIN or `count`; lengths[i] gets each size. */
+  readBatch(
+    fd: number,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    capacities: Int32Array,
+    lengths: Int32Array,
+    count: number,
+  ): number;
+  /** write() windows start..end-1; the count written from start, or -errno if the first failed. */
+  writeBatch(
+    fd: number,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    start: number,
+    end: number,
+  ): number;
+
+  // ---- netdev.c ----
+  /** open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC): fd | -errno. */
+  tunOpen(): number;
+  /** TUNSETIFF (IFF_TUN | IFF_NO_PI [| IFF_VNET_HDR]); the kernel's name goes to nameOut. */
+  tunSetIff(fd: number, name: string, vnetHdr: boolean, nameOut: Uint8Array): number;
+  /** TUNGETIFF: IFF_* flags | -errno (EBADFD: the interface was deleted); name to nameOut. */
+  tunGetIff(fd: number, nameOut: Uint8Array): number;
+  /** TUNSETOFFLOAD with TUN_F_* bits: 0 | -errno. */
+  tunSetOffload(fd: number, flags: number): number;
+  // The if* calls take `ctl`: a control socket (from tunNetnsSocket) whose network namespace they
+  // act in, or -1 for a fresh socket in ours.
+  /** SIOCGIFMTU: mtu | -errno. */
+  ifMtu(name: string, ctl: number): number;
+  /** SIOCSIFMTU: 0 | -errno. */
+  ifSetMtu(name: string, mtu: number, ctl: number): number;
+  /** SIOCGIFFLAGS: IFF_* flags | -errno. */
+  ifFlags(name: string, ctl: number): number;
+  /** SIOCSIFFLAGS: 0 | -errno. */
+  ifSetFlags(name: string, flags: number, ctl: number): number;
+  /** SIOCGIFINDEX: index | -errno (ENODEV: not in that network namespace). */
+  ifIndex(name: string, ctl: number): number;
+  /**
+   * A datagram socket in the namespace the TUN's interface is in now (TUNGETDEVNETNS, Linux 5.2+),
+   * for the if* calls; otherOut[0] = 1 when that is not our namespace. fd | -errno.
+   */
+  tunNetnsSocket(fd: number, otherOut: Int32Array): number;
+
+  // ---- poll.c ----
+  /** A uv_poll_t on fd calling `callback(status, events)`; a handle, or -errno. */
+  pollOpen(fd: number, callback: (status: number, events: number) => void): PollHandle | number;
+  /** Start (or change) watching for POLL_READABLE | POLL_WRITABLE: 0 | -errno. */
+  pollStart(handle: PollHandle, events: number): number;
+  pollStop(handle: PollHandle): number;
+  /** Idempotent; close the fd only after this. */
+  pollClose(handle: PollHandle): number;
+  /** An unref'd handle does not keep the event loop alive. */
+  pollRef(handle: PollHandle, ref: boolean): number;
+
+  // ---- udp.c ----
+  /** socket(SOCK_DGRAM | NONBLOCK | CLOEXEC) with PKTINFO (and V6ONLY), bound: fd | -errno. */
+  udpSocket(family: 4 | 6, address: Uint8Array | null, port: number): number;
+  /** getsockname: port | -errno. */
+  sockPort(fd: number): number;
+  /** SO_MARK: 0 | -errno (EPERM without CAP_NET_ADMIN). */
+  sockSetMark(fd: number, mark: number): number;
+  /** SO_RCVBUF(FORCE) and SO_SNDBUF(FORCE): 0 | -errno. */
+  sockSetBuffers(fd: number, recvBytes: number, sendBytes: number): number;
+  /** UDP_GRO on or off: 0 | -errno. */
+  sockSetGro(fd: number, on: boolean): number;
+  /** recvmmsg into windows 0..count-1: datagrams (0 on EAGAIN) | -errno; see RECV_META_*. */
+  recvBatch(
+    fd: number,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    capacities: Int32Array,
+    count: number,
+    meta: Int32Array,
+    addrs: Uint8Array,
+  ): number;
+  /**
+   * sendmmsg windows start..end-1 to one destination (4 or 16 address bytes, by family), from
+   * `src` when given (as many bytes; IP_PKTINFO / IPV6_PKTINFO). segmentSize > 0: one UDP_SEGMENT
+   * send, all or none. The count sent from start, or -errno if the first failed.
+   */
+  sendBatch(
+    fd: number,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    start: number,
+    end: number,
+    family: 4 | 6,
+    dst: Uint8Array,
+    port: number,
+    src: Uint8Array | null,
+    srcIfindex: number,
+    segmentSize: number,
+  ): number;
+
+  // ---- aead.c ----
+  /**
+   * ChaCha20-Poly1305 seal in place of windows 0..count-1 with key keyIndex[i] (32 bytes at
+   * keys[32 * keyIndex[i]]; -1: none) and WireGuard's nonce from counters[i]. results[i] = length + 16
+   * or -1. Returns count.
+   */
+  aeadSeal(
+    keys: Uint8Array,
+    keyIndex: Int32Array,
+    counters: Float64Array,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    results: Int32Array,
+    count: number,
+  ): number;
+  /** The inverse: windows include the tag; results[i] = length - 16 or -1. Returns count. */
+  aeadOpen(
+    keys: Uint8Array,
+    keyIndex: Int32Array,
+    counters: Float64Array,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    results: Int32Array,
+    count: number,
+  ): number;
+}
+
+/** Every function the binding must have; a stale build missing one is refused at load. */
+export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
+  'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket',
+  'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
+  'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
+  'aeadSeal', 'aeadOpen',
+];

@@ -1,0 +1,14 @@
+/**
+ * The TypeScript face of the C shim (DESIGN.md, "The native shim"): loading (native, nativeError),
+ * the binding's types and shared layouts, errors (NativeError), batch descriptors, readiness, and
+ * the control-path wrappers for interfaces and UDP sockets. Knows nothing of WireGuard.
+ */
+export { native, nativeError, requireNative, NATIVE_PATH } from './load.js';
+export * from './binding.js';
+export * from './errno.js';
+export { SlabBatch } from './slab-batch.js';
+export { FdPoll, type PollCallback } from './poll.js';
+export * from './netdev.js';
+export * from './udp.js';
+// Only types come from src/crypto here, so crypto/aead.ts may import this module without a cycle.
+export { nativeSealBatch, nativeOpenBatch } from './aead-batch.js';

@@ -1,0 +1,85 @@
+/**
+ * UDP sockets through the shim, control path: create and bind (v6-only for IPv6, PKTINFO on), the
+ * bound port, SO_MARK, socket buffers, UDP_GRO. Each turns -errno into a NativeError naming the
+ * syscall and the socket ("udp6 [::]:51820"). The data path (recvBatch, sendBatch) is called on the
+ * binding directly; binding.ts describes its layouts.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { E_NOPROTOOPT, E_INVAL, NativeError } from './errno.js';
+import { requireNative } from './load.js';
+
+/** "udp4 0.0.0.0:51820", "udp6 [::1]:0": how a socket is named in errors. */
+export function socketLabel(family: 4 | 6, address: string | null, port: number): string {
+  const a = address ?? (family === 4 ? '0.0.0.0' : '::');
+  return family === 4 ? `udp4 ${a}:${port}` : `udp6 [${a}]:${port}`;
+}
+
+/** 4 or 16 bytes of a numeric address (an IPv6 %zone is dropped; v4-mapped tails are read). */
+export function addressBytes(family: 4 | 6, address: string): Uint8Array {
+  if (family === 4) {
+    if (!isIPv4(address)) throw new TypeError(`not an IPv4 address: ${JSON.stringify(address)}`);
+    return Uint8Array.from(address.split('.').map(Number));
+  }
+  const zone = address.indexOf('%');
+  const text = zone < 0 ? address : address.slice(0, zone);
+  if (!isIPv6(text)) throw new TypeError(`not an IPv6 address: ${JSON.stringify(address)}`);
+  // WHATWG URL canonicalises IPv6 hosts (lower case, dotted tails as hex words), leaving only the
+  // "::" run to expand.
+  const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  const gap = host.indexOf('::');
+  const head = gap < 0 ? host.split(':') : host.slice(0, gap).split(':').filter((w) => w !== '');
+  const tail = gap < 0 ? [] : host.slice(gap + 2).split(':').filter((w) => w !== '');
+  const words = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    const w = parseInt(words[i]!, 16);
+    out[2 * i] = w >>> 8;
+    out[2 * i + 1] = w & 0xff;
+  }
+  return out;
+}
+
+/**
+ * A nonblocking, close-on-exec UDP socket bound to address:port (null: any), with IP_PKTINFO
+ * (IPv4) or IPV6_V6ONLY + IPV6_RECVPKTINFO (IPv6). Returns the fd.
+ * @throws RangeError for a bad port; TypeError for a bad address; NativeError (EADDRINUSE,
+ *   EAFNOSUPPORT where the host has no IPv6, EADDRNOTAVAIL for an address not on this host).
+ */
+export function openUdpSocket(family: 4 | 6, address: string | null, port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0..65535, got ${port}`);
+  const bytes = address === null ? null : addressBytes(family, address);
+  const fd = requireNative('the Linux bind').udpSocket(family, bytes, port);
+  if (fd < 0) throw new NativeError(fd, 'socket/bind', socketLabel(family, address, port));
+  return fd;
+}
+
+/** The port a socket is bound to. @throws NativeError. */
+export function socketPort(fd: number, label: string): number {
+  const r = requireNative('the Linux bind').sockPort(fd);
+  if (r < 0) throw new NativeError(r, 'getsockname', label);
+  return r;
+}
+
+/** SO_MARK (fwmark for policy routing, as `wg set ... fwmark`). @throws NativeError (EPERM). */
+export function setSocketMark(fd: number, mark: number, label: string): void {
+  if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) throw new RangeError(`fwmark must be 0..2^32-1, got ${mark}`);
+  const r = requireNative('the Linux bind').sockSetMark(fd, mark);
+  if (r < 0) throw new NativeError(r, 'setsockopt(SO_MARK)', label, `mark ${mark}`);
+}
+
+/**
+ * Kernel receive and send buffer sizes: SO_RCVBUFFORCE/SO_SNDBUFFORCE with CAP_NET_ADMIN (past
+ * net.core.rmem_max), else the plain options (capped by it). @throws NativeError.
+ */
+export function setSocketBuffers(fd: number, recvBytes: number, sendBytes: number, label: string): void {
+  const r = requireNative('the Linux bind').sockSetBuffers(fd, recvBytes | 0, sendBytes | 0);
+  if (r < 0) throw new NativeError(r, 'setsockopt(SO_RCVBUF/SO_SNDBUF)', label);
+}
+
+/** UDP_GRO on or off; false where the kernel has none (before Linux 5.0). @throws NativeError otherwise. */
+export function setSocketGro(fd: number, on: boolean, label: string): boolean {
+  const r = requireNative('the Linux bind').sockSetGro(fd, on);
+  if (r === E_NOPROTOOPT || r === E_INVAL) return false;
+  if (r < 0) throw new NativeError(r, 'setsockopt(UDP_GRO)', label);
+  return true;
+}

@@ -1,0 +1,293 @@
+// The kernel TUN against the real kernel (root: creating interfaces needs CAP_NET_ADMIN). Without
+// root these skip and say why, except under CI=true, where they must run.
+//
+//   node:dgram socket --UDP to 10.213.N.2--> kernel routes 10.213.N.0/24 --> TUN --> LinuxTun.read
+//   LinuxTun.write(ICMP echo 10.213.N.2 -> .1) --> kernel answers --> TUN --> LinuxTun.read
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { closeSync, openSync } from 'node:fs';
+import { test } from 'node:test';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import { TieredPool } from '../buffer/tiered-pool.js';
+import { native, nativeError, openTunQueue } from '../native/index.js';
+import { LinuxTun, TunOpenError } from './linux.js';
+import type { TunEvent, TunHandler } from './tun.js';
+
+const IN_CI = process.env['CI'] === 'true';
+const isRoot = process.getuid?.() === 0;
+const why = native === null ? `native shim not loaded: ${nativeError}` : !isRoot ? 'needs root (CAP_NET_ADMIN) to create TUN interfaces' : null;
+const skip = IN_CI || why === null ? false : why;
+
+const TAG = process.pid % 10000;
+const NET = `10.213.${process.pid % 250}`;
+
+function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function tryIp(...args: string[]): void {
+  try {
+    ip(...args);
+  } catch {
+    /* absent */
+  }
+}
+
+/** Collects what a TUN hands over: copies of packets (their buffers are released at once) and events. */
+class Collector implements TunHandler {
+  packets: Uint8Array[] = [];
+  events: TunEvent[] = [];
+  onPackets(bufs: PacketBuffer[], count: number): void {
+    for (let i = 0; i < count; i++) {
+      this.packets.push(bufs[i]!.data().slice());
+      bufs[i]!.release();
+    }
+  }
+  onEvent(event: TunEvent): void {
+    this.events.push(event);
+  }
+}
+
+async function waitFor(what: string, pred: () => boolean, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function checksum(b: Uint8Array, start: number, end: number): number {
+  let s = 0;
+  for (let i = start; i < end; i += 2) s += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+
+function addr(text: string): number[] {
+  return text.split('.').map(Number);
+}
+
+/** An IPv4 ICMP echo request with correct checksums. */
+function echoRequest(src: string, dst: string, id: number, payload: Uint8Array): Uint8Array {
+  const p = new Uint8Array(28 + payload.length);
+  p[0] = 0x45;
+  p[2] = p.length >> 8;
+  p[3] = p.length & 0xff;
+  p[8] = 64;
+  p[9] = 1; // ICMP
+  p.set(addr(src), 12);
+  p.set(addr(dst), 16);
+  const h = checksum(p, 0, 20);
+  p[10] = h >> 8;
+  p[11] = h & 0xff;
+  p[20] = 8; // echo request
+  p[24] = id >> 8;
+  p[25] = id & 0xff;
+  p[27] = 1; // sequence 1
+  p.set(payload, 28);
+  const c = checksum(p, 20, p.length);
+  p[22] = c >> 8;
+  p[23] = c & 0xff;
+  return p;
+}
+
+function ipv4Dst(p: Uint8Array): string {
+  return `${p[16]}.${p[17]}.${p[18]}.${p[19]}`;
+}
+
+function write(tun: LinuxTun, pool: TieredPool, packet: Uint8Array): void {
+  const buf = pool.get(packet.length + 48)!;
+  buf.bytes.set(packet, buf.start);
+  buf.end = buf.start + packet.length;
+  tun.write([buf], 1);
+}
+
+test('reads a UDP datagram the kernel routes into the TUN, and the echo reply to a written ping', { skip }, async () => {
+  const name = `wgtst${TAG}a`;
+  const pool = new TieredPool();
+  const tun = LinuxTun.create(name);
+  try {
+    assert.equal(tun.name, name);
+    ip('addr', 'add', `${NET}.1/24`, 'dev', name);
+    ip('link', 'set', name, 'up');
+    const h = new Collector();
+    tun.open(h, pool);
+    assert.deepEqual(h.events, ['up'], 'open reports the link already up');
+
+    const payload = Buffer.from(`hello through ${name}`);
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.send(payload, 9999, `${NET}.2`, () => r()));
+    sock.close();
+    await waitFor('the UDP datagram', () => h.packets.some((p) => p[0]! >> 4 === 4 && p[9] === 17 && ipv4Dst(p) === `${NET}.2`));
+    const udp = h.packets.find((p) => p[9] === 17 && ipv4Dst(p) === `${NET}.2`)!;
+    assert.equal((udp[22]! << 8) | udp[23]!, 9999, 'UDP destination port');
+    assert.ok(Buffer.from(udp.subarray(28)).equals(payload), 'UDP payload');
+
+    const id = 0x4242;
+    write(tun, pool, echoRequest(`${NET}.2`, `${NET}.1`, id, Buffer.from('ping from the tunnel')));
+    const isReply = (p: Uint8Array): boolean => p[9] === 1 && p[20] === 0 && ((p[24]! << 8) | p[25]!) === id;
+    await waitFor('the echo reply', () => h.packets.some(isReply));
+    const reply = h.packets.find(isReply)!;
+    assert.equal(ipv4Dst(reply), `${NET}.2`);
+    assert.equal(tun.writeErrors + tun.writeDropped, 0);
+  } finally {
+    tun.close();
+    tryIp('link', 'del', name);
+  }
+  assert.equal(pool.outstanding, 0, 'every buffer came back');
+});
+
+test('MTU: 1420 by default, setMtu, and refresh() sees outside changes to MTU and link state', { skip }, () => {
+  const name = `wgtst${TAG}b`;
+  const pool = new TieredPool();
+  const tun = LinuxTun.create(name);
+  try {
+    assert.equal(tun.mtu(), 1420);
+    assert.match(ip('link', 'show', name), /mtu 1420 /);
+    const h = new Collector();
+    tun.open(h, pool);
+    assert.deepEqual(h.events, [], 'a new interface is down: no event');
+    tun.setMtu(1380);
+    assert.equal(tun.mtu(), 1380);
+    assert.match(ip('link', 'show', name), /mtu 1380 /);
+    assert.throws(() => tun.setMtu(40), RangeError);
+
+    ip('link', 'set', name, 'mtu', '1300');
+    ip('link', 'set', name, 'up');
+    tun.refresh();
+    assert.equal(tun.mtu(), 1300);
+    ip('link', 'set', name, 'down');
+    tun.refresh();
+    tun.refresh();
+    assert.deepEqual(h.events, ['mtu', 'up', 'mtu', 'down']);
+  } finally {
+    tun.close();
+    tryIp('link', 'del', name);
+  }
+  assert.equal(pool.outstanding, 0);
+});
+
+test("'closed' when the interface is deleted, and writes after it are dropped and released", { skip }, async () => {
+  const name = `wgtst${TAG}c`;
+  const pool = new TieredPool();
+  const tun = LinuxTun.create(name);
+  const h = new Collector();
+  tun.open(h, pool);
+  ip('link', 'del', name);
+  await waitFor("'closed'", () => h.events.includes('closed'));
+  write(tun, pool, echoRequest('10.0.0.1', '10.0.0.2', 1, new Uint8Array(8)));
+  tun.close(); // a second close is a no-op
+  assert.equal(h.events.filter((e) => e === 'closed').length, 1);
+  assert.equal(pool.outstanding, 0);
+});
+
+test('a name taken by another kind of device, or by a TUN in use, gives a clear error', { skip }, () => {
+  const name = `wgtst${TAG}d`;
+  tryIp('link', 'del', name);
+  // veth rather than dummy: the dummy module is not on every kernel.
+  ip('link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`);
+  try {
+    assert.throws(
+      () => LinuxTun.create(name),
+      (err: unknown) => err instanceof TunOpenError && /already exists and is not a TUN device/.test(err.message) && err.code === 'EINVAL',
+    );
+  } finally {
+    tryIp('link', 'del', name);
+  }
+  const tun = LinuxTun.create(name);
+  try {
+    assert.throws(
+      () => LinuxTun.create(name),
+      (err: unknown) => err instanceof TunOpenError && /already exists and is busy/.test(err.message) && err.code === 'EBUSY',
+    );
+  } finally {
+    tun.close();
+    tryIp('link', 'del', name);
+  }
+  assert.throws(() => LinuxTun.create('no/slash'), TypeError);
+});
+
+test('fromFd adopts an open TUN queue and takes its name from the kernel', { skip }, () => {
+  const name = `wgtst${TAG}e`;
+  const q = openTunQueue(name, false);
+  try {
+    const tun = LinuxTun.fromFd(q.fd, 'whatever');
+    assert.equal(tun.name, name);
+    assert.equal(tun.mtu(), 1500, 'the kernel default, read rather than set');
+    tun.close();
+  } finally {
+    tryIp('link', 'del', name);
+  }
+  assert.throws(() => LinuxTun.fromFd(987654), (err: unknown) => err instanceof TunOpenError && err.code === 'EBADF');
+  const fd = openSync('/dev/null', 'r');
+  try {
+    assert.throws(() => LinuxTun.fromFd(fd), (err: unknown) => err instanceof TunOpenError && /is not a TUN fd/.test(err.message));
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('moved to another network namespace it keeps working and reports link state from there; deleting that namespace closes it', { skip }, async () => {
+  const name = `wgtst${TAG}f`;
+  const ns = `wgtsns${TAG}`;
+  tryIp('netns', 'del', ns);
+  ip('netns', 'add', ns);
+  const pool = new TieredPool();
+  const tun = LinuxTun.create(name);
+  try {
+    const h = new Collector();
+    tun.open(h, pool);
+    ip('link', 'set', 'dev', name, 'netns', ns);
+    tun.refresh();
+    assert.equal(tun.inOtherNamespace, true);
+    assert.ok(!h.events.includes('closed'));
+    ip('-n', ns, 'addr', 'add', `${NET}.1/24`, 'dev', name);
+    ip('-n', ns, 'link', 'set', name, 'up');
+    // Link state and MTU are read where the interface is now: `ip link set up` there is an 'up' here.
+    tun.refresh();
+    assert.deepEqual(h.events, ['up']);
+    tun.setMtu(1400);
+    assert.match(ip('-n', ns, 'link', 'show', name), /mtu 1400 /);
+    // Traffic inside the namespace still reaches our fd.
+    execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', `echo moved > /dev/udp/${NET}.2/7777 || true`], { shell: false, stdio: 'ignore' });
+    try {
+      execFileSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', `${NET}.2`], { stdio: 'ignore' });
+    } catch {
+      /* no reply expected: the packet only has to reach the TUN */
+    }
+    await waitFor('a packet from inside the namespace', () => h.packets.some((p) => p[0]! >> 4 === 4 && ipv4Dst(p) === `${NET}.2`));
+    ip('netns', 'del', ns);
+    await waitFor("'closed' once the namespace (and with it the TUN) is gone", () => h.events.includes('closed'));
+  } finally {
+    tun.close();
+    tryIp('netns', 'del', ns);
+  }
+  assert.equal(pool.outstanding, 0);
+});
+
+/** create() without privileges: in this process when not root, else in a child run as nobody. */
+function createUnprivileged(name: string): string {
+  if (!isRoot) {
+    try {
+      LinuxTun.create(name).close();
+      return 'created';
+    } catch (err) {
+      return err instanceof TunOpenError ? `${err.code}: ${err.message}` : String(err);
+    }
+  }
+  const script = `
+    import { LinuxTun } from ${JSON.stringify(new URL('./linux.js', import.meta.url).href)};
+    try { LinuxTun.create(${JSON.stringify(name)}).close(); console.log('created'); }
+    catch (err) { console.log(err.code + ': ' + err.message); }`;
+  return execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  }).trim();
+}
+
+const unprivilegedSkip = native === null && !IN_CI ? `native shim not loaded: ${nativeError}` : false;
+
+test('without CAP_NET_ADMIN, create() says to run as root', { skip: unprivilegedSkip }, () => {
+  const out = createUnprivileged(`wgtst${TAG}g`);
+  assert.match(out, /^(EPERM|EACCES): cannot open TUN wgtst\d+g: need CAP_NET_ADMIN \(run as root\)$/);
+});

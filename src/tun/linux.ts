@@ -1,0 +1,442 @@
+/**
+ * The kernel TUN on Linux (Documentation/networking/tuntap.rst): /dev/net/tun with IFF_TUN |
+ * IFF_NO_PI, one queue, read and written in batches through the native shim, as wireguard-go's
+ * tun_linux.go does with its own fd.
+ *
+ * - Reading: a uv_poll on the fd; when readable, one readBatch of up to LINUX_TUN_BATCH packets into
+ *   buffers this reader took from its Source (allocation at the edge: only it knows the MTU). Slots
+ *   it filled but the kernel did not use are kept for the next read; how many it keeps follows the
+ *   last batch (twice it, LINUX_TUN_MIN_SLOTS..LINUX_TUN_BATCH), so an idle TUN pins few buffers.
+ *   A Source that returns null stops reading until resume() (backpressure).
+ * - Writing: one writeBatch per call, then every buffer is released. A full kernel queue (EAGAIN)
+ *   drops the rest and counts it: a TUN write queue would only add latency to what TCP re-sends.
+ * - Events: the interface is checked every WATCH_INTERVAL_MS (an unref'd timer): 'up'/'down' on
+ *   IFF_UP changes, 'mtu' on MTU changes. 'closed' when the interface is deleted, which the fd tells
+ *   at once (EPOLLERR, then EBADFD from read or TUNGETIFF). An interface moved to another network
+ *   namespace (`ip link set dev X netns NS`, WireGuard's namespace trick) keeps its fd working, and
+ *   its state is read in the namespace it is in now (TUNGETDEVNETNS): `ip link set up` there brings
+ *   the device up here. Where the kernel or our privileges cannot reach into that namespace, a moved
+ *   interface keeps reading and writing but reports no link state until it comes back.
+ */
+import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
+import { HEADROOM_BYTES, TAILROOM_BYTES } from '../buffer/constants.js';
+import {
+  E_ACCES,
+  E_AGAIN,
+  E_BADF,
+  E_BADFD,
+  E_BUSY,
+  E_INVAL,
+  E_IO,
+  E_NODEV,
+  E_NOENT,
+  E_NOTTY,
+  E_NXIO,
+  E_PERM,
+  FdPoll,
+  IFF_NO_PI,
+  IFF_TUN,
+  IFF_UP,
+  IFF_VNET_HDR,
+  MAX_BATCH,
+  NativeError,
+  POLL_READABLE,
+  SlabBatch,
+  closeFd,
+  interfaceControl,
+  interfaceFlags,
+  interfaceIndex,
+  interfaceMtu,
+  openTunQueue,
+  requireNative,
+  setInterfaceMtu,
+  setNonblock,
+  tunInfo,
+  type InterfaceControl,
+  type NativeBinding,
+} from '../native/index.js';
+import type { Tun, TunEvent, TunHandler } from './tun.js';
+
+/** Packets read per readiness callback, and the largest write batch per native call. */
+export const LINUX_TUN_BATCH = MAX_BATCH;
+/** Read slots kept when traffic is light. */
+export const LINUX_TUN_MIN_SLOTS = 8;
+/** The MTU a new interface gets: 1420 leaves room for an outer IPv6 header and WireGuard's 32 bytes. */
+export const LINUX_TUN_DEFAULT_MTU = 1420;
+/** How often link state and MTU are checked. wireguard-go listens on netlink; a 1 s poll is enough. */
+const WATCH_INTERVAL_MS = 1000;
+
+/** Opening or adopting a TUN failed; the message says what to do. */
+export class TunOpenError extends Error {
+  /** Positive errno (0 when the failure was not a syscall's). */
+  readonly errno: number;
+  /** "EPERM", "ENOENT", "EBUSY", ... */
+  readonly code: string;
+  readonly interfaceName: string;
+
+  constructor(message: string, interfaceName: string, cause: NativeError | null) {
+    super(message, cause === null ? undefined : { cause });
+    this.name = 'TunOpenError';
+    this.errno = cause?.errno ?? 0;
+    this.code = cause?.code ?? 'EINVAL';
+    this.interfaceName = interfaceName;
+  }
+}
+
+function openError(err: unknown, name: string): Error {
+  if (!(err instanceof NativeError)) return err as Error;
+  const r = -err.errno;
+  let why: string;
+  if (r === E_PERM || r === E_ACCES) why = 'need CAP_NET_ADMIN (run as root)';
+  else if (r === E_NOENT || r === E_NODEV || r === E_NXIO) why = '/dev/net/tun is missing (load the tun module: modprobe tun)';
+  else if (r === E_BUSY) why = `interface ${name} already exists and is busy (another process has it open)`;
+  else if (r === E_INVAL && err.syscall === 'ioctl(TUNSETIFF)' && interfaceIndex(name) > 0) {
+    why = `interface ${name} already exists and is not a TUN device`;
+  } else why = err.message;
+  return new TunOpenError(`cannot open TUN ${name}: ${why}`, name, err);
+}
+
+export interface LinuxTunOptions {
+  /** MTU to set on the interface (default LINUX_TUN_DEFAULT_MTU). */
+  mtu?: number;
+}
+
+export class LinuxTun implements Tun {
+  private readonly native: NativeBinding;
+  private readonly fd: number;
+  private ifname: string;
+  private readonly ifindex: number;
+  private mtuValue: number;
+  private isUp: boolean;
+  /** The interface is in another network namespace than this process (its fd still works). */
+  private moved: boolean;
+  private closed: boolean;
+  private paused: boolean;
+  /** Reading stopped because the Source had nothing; resume() restarts it. */
+  private starved: boolean;
+  private handler: TunHandler | null;
+  private source: Source | null;
+  private poll: FdPoll | null;
+  private timer: ReturnType<typeof setInterval> | null;
+  /** Read slots: slots[0, held) hold buffers taken from the Source and not yet read into. */
+  private readonly slots: (PacketBuffer | null)[];
+  private held: number;
+  private target: number;
+  private readonly out: PacketBuffer[];
+  private readonly reads: SlabBatch;
+  private readonly lengths: Int32Array;
+  private readonly writes: SlabBatch;
+  private readonly onReady: (status: number, events: number) => void;
+  /** Packets dropped on write because the kernel queue was full or the interface was gone. */
+  writeDropped = 0;
+  /** Packets the kernel refused on write (malformed: EINVAL), and reads that failed. */
+  writeErrors = 0;
+  readErrors = 0;
+
+  private constructor(fd: number, name: string, ifindex: number, mtu: number) {
+    this.native = requireNative('a kernel TUN');
+    this.fd = fd;
+    this.ifname = name;
+    this.ifindex = ifindex;
+    this.mtuValue = mtu;
+    this.isUp = false;
+    this.moved = false;
+    this.closed = false;
+    this.paused = false;
+    this.starved = false;
+    this.handler = null;
+    this.source = null;
+    this.poll = null;
+    this.timer = null;
+    this.slots = new Array<PacketBuffer | null>(LINUX_TUN_BATCH).fill(null);
+    this.held = 0;
+    this.target = LINUX_TUN_MIN_SLOTS;
+    this.out = new Array<PacketBuffer>(LINUX_TUN_BATCH);
+    this.reads = new SlabBatch(LINUX_TUN_BATCH);
+    this.lengths = new Int32Array(LINUX_TUN_BATCH);
+    this.writes = new SlabBatch(LINUX_TUN_BATCH);
+    this.onReady = (status) => this.ready(status);
+  }
+
+  /**
+   * Creates (or attaches to a free persistent) TUN interface `name` and sets its MTU. Does not
+   * bring it up: wg-quick does `ip link set up`.
+   * @throws TunOpenError saying what to do (run as root, load tun, pick another name).
+   */
+  static create(name: string, options?: LinuxTunOptions): LinuxTun {
+    const mtu = options?.mtu ?? LINUX_TUN_DEFAULT_MTU;
+    let q;
+    try {
+      q = openTunQueue(name, false);
+    } catch (err) {
+      throw openError(err, name);
+    }
+    try {
+      setInterfaceMtu(q.name, mtu);
+      return new LinuxTun(q.fd, q.name, interfaceIndex(q.name), mtu);
+    } catch (err) {
+      closeFd(q.fd);
+      throw err instanceof NativeError ? new TunOpenError(`cannot set up TUN ${q.name}: ${err.message}`, q.name, err) : err;
+    }
+  }
+
+  /**
+   * Adopts a TUN fd opened by someone else (WG_TUN_FD): makes it nonblocking and takes the
+   * interface's name from the kernel (TUNGETIFF), which wins over `name` if they differ.
+   * @throws TunOpenError when fd is not an IFF_TUN | IFF_NO_PI queue of a live interface.
+   */
+  static fromFd(fd: number, name?: string): LinuxTun {
+    const label = name ?? `fd ${fd}`;
+    if (!Number.isInteger(fd) || fd < 0) throw new TunOpenError(`cannot adopt TUN ${label}: fd must be a non-negative integer, got ${fd}`, label, null);
+    try {
+      setNonblock(fd, label);
+      const info = tunInfo(fd, label);
+      if (info === null) throw new TunOpenError(`cannot adopt TUN ${label}: its interface was deleted`, label, new NativeError(E_BADFD, 'ioctl(TUNGETIFF)', label));
+      if ((info.flags & (IFF_TUN | IFF_NO_PI)) !== (IFF_TUN | IFF_NO_PI) || (info.flags & IFF_VNET_HDR) !== 0) {
+        throw new TunOpenError(`cannot adopt TUN ${info.name}: fd ${fd} must be IFF_TUN | IFF_NO_PI without IFF_VNET_HDR (flags 0x${info.flags.toString(16)})`, info.name, null);
+      }
+      // The fd may belong to an interface in another namespace already: read its MTU there.
+      const ctl = interfaceControl(fd);
+      try {
+        return new LinuxTun(fd, info.name, interfaceIndex(info.name), interfaceMtu(info.name, ctl === null ? -1 : ctl.fd));
+      } finally {
+        if (ctl !== null) closeFd(ctl.fd);
+      }
+    } catch (err) {
+      if (!(err instanceof NativeError)) throw err;
+      const r = -err.errno;
+      const why = r === E_BADF ? 'not an open fd' : r === E_INVAL || r === E_NOTTY ? 'not a TUN fd' : err.message;
+      throw new TunOpenError(`cannot adopt TUN ${label}: fd ${fd} is ${why}`, label, err);
+    }
+  }
+
+  /** The interface's name (follows renames). */
+  get name(): string {
+    return this.ifname;
+  }
+
+  /** The MTU as last seen (set here, or read by the 1 s check). */
+  mtu(): number {
+    return this.mtuValue;
+  }
+
+  /**
+   * Sets the interface MTU, in whatever namespace the interface is in.
+   * @throws RangeError (68..65535); NativeError (EPERM without root).
+   */
+  setMtu(mtu: number): void {
+    const ctl = this.closed ? null : interfaceControl(this.fd);
+    try {
+      setInterfaceMtu(this.ifname, mtu, ctl === null ? -1 : ctl.fd);
+    } finally {
+      if (ctl !== null) closeFd(ctl.fd);
+    }
+    this.mtuChanged(mtu);
+  }
+
+  open(handler: TunHandler, source: Source): void {
+    if (this.closed) throw new Error(`TUN ${this.ifname} is closed`);
+    if (this.handler !== null) throw new Error(`TUN ${this.ifname} is already open`);
+    this.handler = handler;
+    this.source = source;
+    this.poll = new FdPoll(this.fd, this.onReady, `tun ${this.ifname}`);
+    this.poll.start(POLL_READABLE);
+    this.timer = setInterval(() => this.refresh(), WATCH_INTERVAL_MS);
+    this.timer.unref();
+    this.refresh();
+  }
+
+  private ready(status: number): void {
+    if (this.closed) return;
+    if (status < 0) {
+      // EPOLLERR: libuv stopped watching. On a TUN that means the interface is gone; TUNGETIFF says.
+      this.poll!.markStopped();
+      let info;
+      try {
+        info = tunInfo(this.fd, this.ifname);
+      } catch {
+        info = null;
+      }
+      if (info === null) this.gone();
+      else if (!this.paused && !this.starved) this.poll!.start(POLL_READABLE);
+      return;
+    }
+    this.readBatch();
+  }
+
+  /** Reads one batch into the held slots (topping them up first) and hands it to the handler. */
+  private readBatch(): void {
+    const slots = this.slots;
+    const source = this.source!;
+    // Room for an MTU-sized packet with the header in front and padding + tag behind (sealed in place).
+    const size = HEADROOM_BYTES + this.mtuValue + TAILROOM_BYTES;
+    let held = this.held;
+    while (held < this.target) {
+      const buf = source.get(size);
+      if (buf === null) break;
+      slots[held++] = buf;
+    }
+    this.held = held;
+    if (held === 0) {
+      this.starved = true;
+      this.poll!.stop();
+      return;
+    }
+    const reads = this.reads;
+    for (let i = 0; i < held; i++) {
+      const buf = slots[i]!;
+      reads.set(i, buf.bytes, buf.start, buf.limit - buf.start - TAILROOM_BYTES);
+    }
+    const n = this.native.readBatch(this.fd, reads.slabs, reads.slabIndex, reads.offsets, reads.sizes, this.lengths, held);
+    reads.clear();
+    if (n <= 0) {
+      if (n === E_BADFD || n === E_IO) this.gone();
+      else if (n < 0 && n !== E_AGAIN) this.readErrors++;
+      return;
+    }
+    const out = this.out;
+    const lengths = this.lengths;
+    for (let i = 0; i < n; i++) {
+      const buf = slots[i]!;
+      buf.end = buf.start + lengths[i]!;
+      out[i] = buf;
+    }
+    // Keep the unused slots at the front, then size the next read by this one.
+    const rest = held - n;
+    for (let i = 0; i < rest; i++) slots[i] = slots[n + i]!;
+    for (let i = rest; i < held; i++) slots[i] = null;
+    this.held = rest;
+    this.target = Math.min(LINUX_TUN_BATCH, Math.max(LINUX_TUN_MIN_SLOTS, 2 * n));
+    this.trimSlots(this.target);
+    this.handler!.onPackets(out, n);
+  }
+
+  /** Releases held slots past `keep`. */
+  private trimSlots(keep: number): void {
+    const slots = this.slots;
+    while (this.held > keep) {
+      const i = --this.held;
+      slots[i]!.release();
+      slots[i] = null;
+    }
+  }
+
+  write(bufs: PacketBuffer[], count: number): void {
+    let i = 0;
+    if (!this.closed) {
+      const writes = this.writes;
+      while (i < count) {
+        const m = Math.min(LINUX_TUN_BATCH, count - i);
+        for (let j = 0; j < m; j++) {
+          const buf = bufs[i + j]!;
+          writes.set(j, buf.bytes, buf.start, buf.end - buf.start);
+        }
+        let j = 0;
+        while (j < m) {
+          const r = this.native.writeBatch(this.fd, writes.slabs, writes.slabIndex, writes.offsets, writes.sizes, j, m);
+          if (r > 0) {
+            j += r;
+          } else if (r === E_AGAIN || r === E_BADFD || r === E_IO) {
+            this.writeDropped += m - j;
+            break;
+          } else {
+            this.writeErrors++; // this packet was refused (malformed); the rest may be fine
+            j++;
+          }
+        }
+        writes.clear();
+        i += m;
+      }
+    }
+    for (let k = 0; k < count; k++) bufs[k]!.release();
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.poll?.stop();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.starved = false;
+    if (!this.closed && this.poll !== null) this.poll.start(POLL_READABLE);
+  }
+
+  /** Stops reading, closes the fd and releases held buffers. Later writes release and drop. */
+  close(): void {
+    if (this.closed) return;
+    this.shutdown();
+    this.handler?.onEvent('closed');
+  }
+
+  private shutdown(): void {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.poll?.close();
+    this.poll = null;
+    closeFd(this.fd);
+    this.trimSlots(0);
+  }
+
+  /** The interface was deleted: the fd is dead for good. */
+  private gone(): void {
+    if (this.closed) return;
+    this.close();
+  }
+
+  /**
+   * Checks the interface now (the timer does so every second): deletion, rename, IFF_UP and the
+   * MTU, in whatever network namespace the interface is in. Never throws; a failed check is retried
+   * at the next tick.
+   */
+  refresh(): void {
+    if (this.closed) return;
+    let ctl: InterfaceControl | null = null;
+    try {
+      const info = tunInfo(this.fd, this.ifname);
+      if (info === null) {
+        this.gone();
+        return;
+      }
+      this.ifname = info.name; // the kernel's name follows renames
+      ctl = interfaceControl(this.fd);
+      if (ctl !== null) {
+        this.moved = ctl.otherNamespace;
+      } else {
+        // No view into other namespaces (old kernel, no privilege): by name in ours, while it is here.
+        this.moved = interfaceIndex(this.ifname) !== this.ifindex;
+        if (this.moved) return;
+      }
+      const c = ctl === null ? -1 : ctl.fd;
+      this.linkChanged((interfaceFlags(this.ifname, c) & IFF_UP) !== 0);
+      this.mtuChanged(interfaceMtu(this.ifname, c));
+    } catch {
+      /* the interface changed under us between two ioctls: the next tick sees the new state */
+    } finally {
+      if (ctl !== null) closeFd(ctl.fd);
+    }
+  }
+
+  /** True while the interface is in another network namespace (its fd still works). */
+  get inOtherNamespace(): boolean {
+    return this.moved;
+  }
+
+  private linkChanged(up: boolean): void {
+    if (up === this.isUp) return;
+    this.isUp = up;
+    this.emit(up ? 'up' : 'down');
+  }
+
+  private mtuChanged(mtu: number): void {
+    if (mtu === this.mtuValue) return;
+    this.mtuValue = mtu;
+    this.trimSlots(0); // held slots were sized for the old MTU
+    this.emit('mtu');
+  }
+
+  private emit(event: TunEvent): void {
+    if (!this.closed) this.handler?.onEvent(event);
+  }
+}
