@@ -39,6 +39,12 @@ export interface Bind {
   /** Backpressure: stop reading until resume(). */
   pause(): void;
   resume(): void;
+  /**
+   * The largest datagram the device expects (its MTU plus the transport overhead), so a bind that
+   * sizes its read slots can make them big enough up front. Optional: binds that receive into their
+   * own memory first (node:dgram) need no hint.
+   */
+  expectDatagrams?(bytes: number): void;
   /** Largest batch handed to onDatagrams or accepted by send. */
   readonly batchSize: number;
 }

@@ -204,3 +204,34 @@ test('sends to a family with no socket are dropped and released; a taken port is
   }
   assert.equal(pool.outstanding, 0);
 });
+
+test('jumbo datagrams: the first is truncated and dropped, then slots grow and the rest arrive whole', { skip }, async () => {
+  const poolA = new TieredPool();
+  const poolB = new TieredPool();
+  const { a, b, ib, pb } = await pair(poolA, poolB);
+  try {
+    const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
+    const big = (salt: number): Uint8Array => {
+      const d = new Uint8Array(34_000);
+      for (let i = 0; i < d.length; i++) d[i] = (i * 7 + salt) & 0xff;
+      return d;
+    };
+    const send = (salt: number): void => {
+      const d = big(salt);
+      const buf = poolA.get(d.length)!;
+      buf.bytes.set(d, buf.start);
+      buf.end = buf.start + d.length;
+      a.send([buf], 1, toB);
+    };
+    send(1);
+    await waitFor('the truncated one', () => b.truncated === 1);
+    for (let s = 2; s <= 4; s++) send(s);
+    await waitFor('3 jumbo datagrams', () => ib.data.length >= 3);
+    for (let i = 0; i < 3; i++) assert.ok(Buffer.from(ib.data[i]!).equals(Buffer.from(big(i + 2))), `jumbo ${i}`);
+    assert.equal(b.truncated, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+});

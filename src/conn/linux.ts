@@ -20,7 +20,7 @@
  *   the kernel has copied them.
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
-import { SMALL_CHUNK_BYTES } from '../buffer/constants.js';
+import { MAX_DATAGRAM_BYTES, SMALL_CHUNK_BYTES } from '../buffer/constants.js';
 import {
   E_ADDRNOTAVAIL,
   E_AGAIN,
@@ -59,9 +59,10 @@ export const LINUX_BIND_BATCH = MAX_BATCH;
 /** Read slots kept per socket when traffic is light. */
 export const LINUX_BIND_MIN_SLOTS = 8;
 /**
- * Bytes asked of the Source per read slot: one chunk of the small tier, which holds any datagram
- * of a peer whose MTU is up to ~2000 bytes. Larger datagrams arrive truncated and are dropped
- * (counted); UDP_GRO reads will ask for the super-packet tier instead.
+ * Bytes asked of the Source per read slot at first: one chunk of the small tier, which holds any
+ * datagram of a peer whose MTU is up to ~2000 bytes. The first datagram that arrives truncated (a
+ * peer with a jumbo MTU) is dropped and counted, and from then on the socket reads into slots of
+ * MAX_DATAGRAM_BYTES, so the next ones fit: small-MTU tunnels keep small slots.
  */
 export const RECV_BYTES = SMALL_CHUNK_BYTES;
 /** Kernel socket buffers, as wireguard-go's socketBufferSize (7 MiB): bursts at line rate fit. */
@@ -177,6 +178,8 @@ class Socket {
   held: number;
   target: number;
   starved: boolean;
+  /** Size asked for each read slot; grows to MAX_DATAGRAM_BYTES after a truncated read. */
+  slotBytes: number;
 
   constructor(fd: number, family: 4 | 6, port: number, label: string) {
     this.fd = fd;
@@ -188,6 +191,7 @@ class Socket {
     this.held = 0;
     this.target = LINUX_BIND_MIN_SLOTS;
     this.starved = false;
+    this.slotBytes = RECV_BYTES;
   }
 
   /** Releases held slots past `keep`. */
@@ -215,6 +219,8 @@ export class LinuxBind implements Bind {
   readonly batchSize = LINUX_BIND_BATCH;
   private readonly native: NativeBinding;
   private sock4: Socket | null = null;
+  /** Read-slot size new sockets start with (expectDatagrams). */
+  private slotBytes = RECV_BYTES;
   private sock6: Socket | null = null;
   private handler: BindHandler | null = null;
   private source: Source | null = null;
@@ -302,6 +308,7 @@ export class LinuxBind implements Bind {
       const label = socketLabel(family, address, port);
       const actual = socketPort(fd, label);
       const sock = new Socket(fd, family, actual, socketLabel(family, address, actual));
+      sock.slotBytes = this.slotBytes;
       try {
         setSocketBuffers(fd, SOCKET_BUFFER_BYTES, SOCKET_BUFFER_BYTES, sock.label);
       } catch {
@@ -339,7 +346,7 @@ export class LinuxBind implements Bind {
     const source = this.source!;
     let held = sock.held;
     while (held < sock.target) {
-      const buf = source.get(RECV_BYTES);
+      const buf = source.get(sock.slotBytes);
       if (buf === null) break;
       slots[held++] = buf;
     }
@@ -372,6 +379,7 @@ export class LinuxBind implements Bind {
       if ((meta[m + RECV_META_FLAGS]! & MSG_TRUNC) !== 0) {
         this.truncated++;
         buf.release();
+        sock.slotBytes = MAX_DATAGRAM_BYTES;
         continue;
       }
       const a = i * RECV_ADDR_STRIDE;
@@ -382,13 +390,25 @@ export class LinuxBind implements Bind {
       eps[count] = ep;
       count++;
     }
-    const rest = held - n;
+    let rest = held - n;
+    if (rest > 0 && slots[n]!.limit - slots[n]!.start < sock.slotBytes) {
+      // Slot size just grew: the unread small slots go back; the next read takes big ones.
+      for (let i = n; i < held; i++) slots[i]!.release();
+      rest = 0;
+    }
     for (let i = 0; i < rest; i++) slots[i] = slots[n + i]!;
     for (let i = rest; i < held; i++) slots[i] = null;
     sock.held = rest;
     sock.target = Math.min(LINUX_BIND_BATCH, Math.max(LINUX_BIND_MIN_SLOTS, 2 * n));
     sock.trim(sock.target);
     if (count > 0) this.handler!.onDatagrams(out, eps, count);
+  }
+
+  /** Read slots hold datagrams of `bytes` from the next read on (never smaller than RECV_BYTES). */
+  expectDatagrams(bytes: number): void {
+    this.slotBytes = Math.min(MAX_DATAGRAM_BYTES, Math.max(RECV_BYTES, bytes));
+    if (this.sock4 !== null) this.sock4.slotBytes = Math.max(this.sock4.slotBytes, this.slotBytes);
+    if (this.sock6 !== null) this.sock6.slotBytes = Math.max(this.sock6.slotBytes, this.slotBytes);
   }
 
   send(bufs: PacketBuffer[], count: number, endpoint: Endpoint): void {

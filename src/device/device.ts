@@ -12,6 +12,7 @@ import type { Tun, TunEvent, TunHandler } from '../tun/tun.js';
 import { AllowedIPs } from './allowed-ips.js';
 import { systemClock, type Clock } from './clock.js';
 import { REJECT_AFTER_MESSAGES } from './constants.js';
+import { DATA_HEADER_LEN, PADDING_MULTIPLE, TAG_LEN } from './messages.js';
 import type { DeviceContext } from './context.js';
 import { CookieChecker } from './cookie.js';
 import { DeviceStateError } from './errors.js';
@@ -140,11 +141,17 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
 
   onEvent(event: TunEvent): void {
     this.verbose(`interface ${this.tun.name}: ${event}`);
+    if (event === 'mtu') this.bind.expectDatagrams?.(this.maxDatagram());
     this.emit('tun', event);
   }
 
   onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number): void {
     this.receiver.receiveBatch(bufs, endpoints, count);
+  }
+
+  /** The largest transport message our peers send if their MTU is ours: header, padded packet, tag. */
+  private maxDatagram(): number {
+    return DATA_HEADER_LEN + this.tun.mtu() + PADDING_MULTIPLE + TAG_LEN;
   }
 
   // ---- TimerActions ----
@@ -306,6 +313,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     this.bound = null;
     if (old !== null) await old.close();
     try {
+      this.bind.expectDatagrams?.(this.maxDatagram());
       const actual = await this.bind.open(port, this, this.source);
       this.bound = this.bind;
       this.listenPort = actual;
