@@ -235,3 +235,32 @@ test('jumbo datagrams: the first is truncated and dropped, then slots grow and t
   }
   assert.equal(poolA.outstanding + poolB.outstanding, 0);
 });
+
+test('equal-sized packets leave as UDP_SEGMENT super-datagrams and arrive as separate exact datagrams', { skip }, async () => {
+  const poolA = new TieredPool();
+  const poolB = new TieredPool();
+  const { a, b, ib, pb } = await pair(poolA, poolB);
+  try {
+    const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
+    const sizes = [...new Array<number>(99).fill(1200), 300];
+    const bufs: PacketBuffer[] = [];
+    for (let i = 0; i < sizes.length; i++) {
+      const buf = poolA.get(sizes[i]!)!;
+      for (let k = 0; k < sizes[i]!; k++) buf.bytes[buf.start + k] = (i * 13 + k) & 0xff;
+      buf.end = buf.start + sizes[i]!;
+      bufs.push(buf);
+    }
+    a.send(bufs, bufs.length, toB);
+    await waitFor('100 datagrams', () => ib.data.length >= 100);
+    for (let i = 0; i < sizes.length; i++) {
+      const d = ib.data[i]!;
+      assert.equal(d.length, sizes[i]);
+      for (let k = 0; k < d.length; k++) if (d[k] !== ((i * 13 + k) & 0xff)) assert.fail(`datagram ${i} byte ${k}`);
+    }
+    assert.ok(a.gsoSends >= 2 && a.gsoSends <= 4, `super-datagrams: ${a.gsoSends}`);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+});

@@ -25,6 +25,8 @@ import {
   E_ADDRNOTAVAIL,
   E_AGAIN,
   E_INVAL,
+  E_IO,
+  E_OPNOTSUPP,
   E_NETUNREACH,
   E_NOBUFS,
   FdPoll,
@@ -65,6 +67,26 @@ export const LINUX_BIND_MIN_SLOTS = 8;
  * MAX_DATAGRAM_BYTES, so the next ones fit: small-MTU tunnels keep small slots.
  */
 export const RECV_BYTES = SMALL_CHUNK_BYTES;
+/** UDP_SEGMENT limits: the kernel's UDP_MAX_SEGMENTS, and a super-datagram within one IP packet. */
+const GSO_MAX_SEGMENTS = 64;
+const GSO_MAX_BYTES = 65_000;
+
+/**
+ * End of the GSO run starting at j: windows of the same size as window j, then at most one shorter
+ * one, within the segment and byte limits. j + 1 means no run.
+ */
+function gsoRunEnd(sizes: Int32Array, j: number, m: number): number {
+  const seg = sizes[j]!;
+  let k = j + 1;
+  let total = seg;
+  while (k < m && k - j < GSO_MAX_SEGMENTS && sizes[k] === seg && total + seg <= GSO_MAX_BYTES) {
+    total += seg;
+    k++;
+  }
+  if (k < m && k - j < GSO_MAX_SEGMENTS && sizes[k]! < seg && sizes[k]! > 0 && total + sizes[k]! <= GSO_MAX_BYTES) k++;
+  return k;
+}
+
 /** Kernel socket buffers, as wireguard-go's socketBufferSize (7 MiB): bursts at line rate fit. */
 const SOCKET_BUFFER_BYTES = 7 << 20;
 /** Interned endpoints before the table is flushed (a flood of spoofed sources cannot grow it). */
@@ -219,6 +241,10 @@ export class LinuxBind implements Bind {
   readonly batchSize = LINUX_BIND_BATCH;
   private readonly native: NativeBinding;
   private sock4: Socket | null = null;
+  /** Send with UDP_SEGMENT until the kernel refuses it once. */
+  private gso = true;
+  /** Super-datagrams sent with UDP_SEGMENT. */
+  gsoSends = 0;
   /** Read-slot size new sockets start with (expectDatagrams). */
   private slotBytes = RECV_BYTES;
   private sock6: Socket | null = null;
@@ -437,9 +463,18 @@ export class LinuxBind implements Bind {
     while (j < m) {
       const src = ep.hasSrc ? ep.srcAddress : null;
       const ifindex = src !== null && v6LinkLocal ? ep.srcIfindex : 0;
-      const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, m, family, ep.addressBytes, ep.port, src, ifindex, 0);
+      // Scatter-gather GSO (DESIGN.md "Scatter-gather TX"): a run of equal-sized packets (the last
+      // may be shorter) leaves as one sendmsg whose iovecs point at each packet in place.
+      const k = this.gso ? gsoRunEnd(w.sizes, j, m) : j + 1;
+      const segment = k - j >= 2 ? w.sizes[j]! : 0;
+      const end = segment > 0 ? k : m;
+      const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, end, family, ep.addressBytes, ep.port, src, ifindex, segment);
       if (r > 0) {
         j += r;
+        if (segment > 0) this.gsoSends++;
+      } else if (segment > 0 && (r === E_IO || r === E_INVAL || r === E_OPNOTSUPP)) {
+        // No UDP_SEGMENT here (an old kernel, a device without checksum offload): plain sendmmsg from now on.
+        this.gso = false;
       } else if (src !== null && !retried && (r === E_INVAL || r === E_ADDRNOTAVAIL || r === E_NETUNREACH)) {
         // The sticky source is no longer usable: forget it and let the kernel route (once).
         ep.setSrc(null);
@@ -450,7 +485,7 @@ export class LinuxBind implements Bind {
         break;
       } else {
         this.sendErrors++;
-        j++;
+        j += segment > 0 ? k - j : 1;
       }
     }
     w.clear();

@@ -49,6 +49,7 @@ export const E_ADDRINUSE = -errnoOf('EADDRINUSE', 98);
 export const E_ADDRNOTAVAIL = -errnoOf('EADDRNOTAVAIL', 99);
 export const E_AFNOSUPPORT = -errnoOf('EAFNOSUPPORT', 97);
 export const E_NETUNREACH = -errnoOf('ENETUNREACH', 101);
+export const E_OPNOTSUPP = -errnoOf('EOPNOTSUPP', 95);
 export const E_HOSTUNREACH = -errnoOf('EHOSTUNREACH', 113);
 export const E_CONNREFUSED = -errnoOf('ECONNREFUSED', 111);
 export const E_NOPROTOOPT = -errnoOf('ENOPROTOOPT', 92);
