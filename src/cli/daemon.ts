@@ -1,0 +1,145 @@
+/**
+ * The daemon proper, in the foreground: open the TUN, start the device and the UAPI socket, then follow
+ * wireguard-go's main loop. The device is brought up when the link goes up (wg-quick sets the address
+ * and `ip link set up` after configuring), binding the configured port or, until one is configured, a
+ * random one; it goes down with the link. It stops on SIGINT/SIGTERM, when the interface is deleted, and
+ * when the UAPI socket file is removed, cleaning up in that order: socket, device, TUN.
+ */
+import fs from 'node:fs';
+import { Device } from '../device/device.js';
+import { consoleLogger, type Logger } from '../device/logger.js';
+import type { TunEvent } from '../tun/tun.js';
+import { exclusive } from '../ipc/exclusive.js';
+import { UapiServer } from '../ipc/uapi-server.js';
+import { linkIsUp, openBind, openTun, StartupError } from './platform.js';
+
+export type LogLevel = 'verbose' | 'error' | 'silent';
+
+export interface DaemonOptions {
+  name: string;
+  logLevel: LogLevel;
+  /** WG_TUN_FD: a TUN already open. */
+  tunFd: number | null;
+  /** WG_UAPI_FD: a unix socket already listening. */
+  uapiFd: number | null;
+  /** Where to report readiness ("ok\n") or the startup error: the daemonising parent's pipe. */
+  readyFd: number | null;
+}
+
+/** Shutdown must not hang on a stuck close: past this the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** LOG_LEVEL as wireguard-go reads it ("debug" is its older name for verbose); default error. */
+export function logLevelFrom(env: NodeJS.ProcessEnv): LogLevel {
+  switch (env['LOG_LEVEL']) {
+    case 'verbose':
+    case 'debug':
+      return 'verbose';
+    case 'silent':
+      return 'silent';
+    default:
+      return 'error';
+  }
+}
+
+/** An fd number from the environment, or null when unset; throws on garbage. */
+export function fdFrom(env: NodeJS.ProcessEnv, key: string): number | null {
+  const v = env[key];
+  if (v === undefined || v === '') return null;
+  if (!/^[0-9]{1,9}$/.test(v)) throw new StartupError(`${key}=${JSON.stringify(v)} is not a file descriptor number`);
+  return Number(v);
+}
+
+function report(fd: number | null, text: string): void {
+  if (fd === null) return;
+  try {
+    fs.writeSync(fd, text);
+    fs.closeSync(fd);
+  } catch {
+    /* the parent went away: nothing to tell */
+  }
+}
+
+/** Run until shutdown; never returns. Startup errors are printed (and reported to the parent), exit 1. */
+export async function runDaemon(opts: DaemonOptions): Promise<never> {
+  let log: Logger = consoleLogger(opts.logLevel, opts.name);
+  let dev: Device | null = null;
+  let server: UapiServer | null = null;
+  try {
+    const tun = openTun(opts.name, opts.tunFd);
+    // With WG_TUN_FD the kernel's name is the truth, for the log and the socket alike.
+    const name = tun.name;
+    log = consoleLogger(opts.logLevel, name);
+    log.verbose?.(`Starting wgts on ${name}`);
+    dev = new Device({ tun, bind: openBind(log), logger: log });
+    try {
+      const options = { logger: log, beforeRequest: () => tun.refresh() };
+      server = await UapiServer.listen(dev, name, opts.uapiFd === null ? options : { ...options, fd: opts.uapiFd });
+    } catch (err) {
+      throw new StartupError(`UAPI listen error: ${(err as Error).message}`);
+    }
+    log.verbose?.('UAPI listener started');
+  } catch (err) {
+    const msg = err instanceof StartupError ? err.message : `startup failed: ${(err as Error).stack ?? String(err)}`;
+    // A daemon child reports to its parent, which prints it once; in the foreground we print it.
+    if (opts.readyFd !== null) report(opts.readyFd, msg + '\n');
+    else log.error?.(msg);
+    await dev?.close(); // closes the TUN too: the interface goes away with its fd
+    process.exit(1);
+  }
+  return serve(dev, server, log, opts.readyFd);
+}
+
+function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | null): Promise<never> {
+  let stopping = false;
+  const shutdown = async (reason: string, code = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.verbose?.(`Shutting down: ${reason}`);
+    setTimeout(() => {
+      log.error?.('Shutdown timed out; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    try {
+      await server.close();
+      const leaked = await dev.close();
+      if (leaked !== 0) log.verbose?.(`${leaked} packet buffers still outstanding at close`);
+    } catch (err) {
+      log.error?.(`Error while shutting down: ${(err as Error).message}`);
+    }
+    process.exit(code);
+  };
+
+  // Link state drives the device, as wireguard-go's TUN event reader does; queued with UAPI requests.
+  const onTun = (event: TunEvent): void => {
+    if (event === 'closed') {
+      void shutdown('the interface was removed');
+      return;
+    }
+    if (event !== 'up' && event !== 'down') return;
+    void exclusive(dev, async () => {
+      if (stopping) return;
+      if (event === 'up') {
+        const port = await dev.up();
+        log.verbose?.(`Interface up; listening on UDP port ${port}`);
+      } else {
+        await dev.down();
+        log.verbose?.('Interface down');
+      }
+    }).catch((err: unknown) => log.error?.(`Unable to bring the device ${event}: ${(err as Error).message}`));
+  };
+  dev.on('tun', onTun);
+  if (linkIsUp(dev.tun.name)) onTun('up');
+
+  server.on('removed', () => void shutdown('the UAPI socket was removed'));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
+  process.on('uncaughtException', (err) => {
+    log.error?.(`Internal error: ${err.stack ?? err.message}`);
+    void shutdown('internal error', 1);
+  });
+
+  report(readyFd, 'ok\n');
+  log.verbose?.('Device started');
+  // Keeps the caller's promise pending: the process ends through shutdown() only.
+  return new Promise<never>(() => {});
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * wgts: a userspace WireGuard daemon, a drop-in for wireguard-go. `wgts [-f|--foreground] INTERFACE`
+ * creates the interface and its UAPI socket for `wg` and wg-quick
+ * (WG_QUICK_USERSPACE_IMPLEMENTATION=wgts), and detaches unless told to stay in the foreground.
+ */
+import fs from 'node:fs';
+import { HELP, parseArgs, USAGE } from './args.js';
+import { fdFrom, logLevelFrom, runDaemon } from './daemon.js';
+import { daemonize, READY_FD_ENV } from './daemonize.js';
+import { StartupError } from './platform.js';
+import { packageVersion } from './version.js';
+
+/**
+ * wireguard-go shows a box telling Linux users the kernel module is the better choice; we say it in one
+ * line, and only when the kernel in fact has WireGuard. As there, a daemon child stays quiet.
+ */
+function kernelNote(env: NodeJS.ProcessEnv): void {
+  if (env['WG_PROCESS_FOREGROUND'] === '1' || process.platform !== 'linux') return;
+  if (!fs.existsSync('/sys/module/wireguard')) return;
+  process.stderr.write('wgts: note: this kernel has WireGuard built in, which is faster than any userspace implementation\n');
+}
+
+async function main(): Promise<number> {
+  const env = process.env;
+  const cmd = parseArgs(process.argv.slice(2), env);
+  switch (cmd.kind) {
+    case 'version':
+      process.stdout.write(`wgts v${packageVersion()}\n`);
+      return 0;
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+    case 'usage':
+      process.stderr.write(`wgts: ${cmd.error}\n${USAGE}\n`);
+      return 1;
+    case 'run':
+      break;
+  }
+  kernelNote(env);
+  try {
+    const tunFd = fdFrom(env, 'WG_TUN_FD');
+    const uapiFd = fdFrom(env, 'WG_UAPI_FD');
+    if (!cmd.foreground) return await daemonize(process.argv.slice(2), env, { tun: tunFd, uapi: uapiFd });
+    return await runDaemon({ name: cmd.name, logLevel: logLevelFrom(env), tunFd, uapiFd, readyFd: fdFrom(env, READY_FD_ENV) });
+  } catch (err) {
+    process.stderr.write(`wgts: ${err instanceof StartupError ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`wgts: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,111 @@
+/**
+ * Real-peer tests (DESIGN.md "Testing"): runs the namespace scripts in test/netns/ against the built
+ * daemon (dist/cli/main.js). They need root, iproute2, wireguard-tools and python3; wireguard-go is the
+ * reference peer. Without those they skip and say why, except under CI=true, where CI installs them and
+ * a skip would hide a broken setup: there they fail.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const SCRIPTS = path.join(ROOT, 'test/netns');
+const MAIN = path.join(ROOT, 'dist/cli/main.js');
+const IN_CI = process.env['CI'] === 'true';
+/** A script that runs longer is stuck (they take seconds); kill it so the suite ends. */
+const SCRIPT_TIMEOUT_MS = 240_000;
+
+function which(cmd: string): string | null {
+  for (const dir of (process.env['PATH'] ?? '').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  for (const dir of ['/usr/sbin', '/sbin']) {
+    const p = path.join(dir, cmd);
+    if (fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** Why the whole suite cannot run here, or null. */
+function missingBasics(): string | null {
+  if (process.platform !== 'linux') return 'network namespaces are Linux only';
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, TUN devices)';
+  for (const cmd of ['ip', 'wg', 'python3', 'ping']) if (which(cmd) === null) return `\`${cmd}\` is not installed`;
+  if (!fs.existsSync(MAIN)) return `${MAIN} is missing: build first`;
+  return null;
+}
+
+const basics = missingBasics();
+const debianGo = which('wireguard-go');
+/** The current upstream build, when someone put it there (`go install`); optional everywhere. */
+const upstreamGo = path.join(os.homedir(), 'go/bin/wireguard');
+const hasUpstream = fs.existsSync(upstreamGo);
+
+/** skip option for node:test: a reason to skip, or false; in CI a missing requirement fails instead. */
+function skipUnless(reason: string | null, optional = false): string | false {
+  if (reason === null) return false;
+  if (IN_CI && !optional) return false; // run it, and fail on the reason below
+  return reason;
+}
+
+/** Runs one script; returns how many checks passed (its "ok - " lines). Throws with the whole output on failure. */
+function runScript(name: string, ...args: string[]): number {
+  if (basics !== null) assert.fail(`cannot run ${name} (CI=true forbids skipping): ${basics}`);
+  // One stream, so failures read in order with the checks around them.
+  const r = spawnSync('bash', ['-c', 'exec bash "$0" "$@" 2>&1', path.join(SCRIPTS, name), ...args], {
+    encoding: 'utf8',
+    timeout: SCRIPT_TIMEOUT_MS,
+    env: { ...process.env, NODE: process.execPath },
+  });
+  const out = r.stdout ?? '';
+  if (r.status !== 0) {
+    assert.fail(`${name} ${args.join(' ')} failed (${r.signal ?? `exit ${r.status}`}):\n${out}`);
+  }
+  const lines = out.split('\n');
+  for (const line of lines) if (line.includes('# SKIP')) console.log(line);
+  return lines.filter((l) => l.startsWith('ok - ')).length;
+}
+
+function goPeer(): string {
+  if (debianGo === null) assert.fail('wireguard-go is not installed (CI installs it; CI=true forbids skipping)');
+  return debianGo;
+}
+
+test('daemon lifecycle: CLI, refusals, signals, socket and interface removal, WG_*_FD', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('lifecycle.sh')} checks passed`);
+});
+
+test('interop: wgts <-> wgts', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('interop.sh', 'wgts')} checks passed`);
+});
+
+test('interop: wgts <-> wireguard-go (Debian)', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : null)) }, (t) => {
+  t.diagnostic(`${runScript('interop.sh', goPeer())} checks passed`);
+});
+
+test('interop: wgts <-> wireguard-go (upstream build in ~/go/bin)', { skip: skipUnless(basics ?? (hasUpstream ? null : `${upstreamGo} not present`), !hasUpstream) }, (t) => {
+  t.diagnostic(`${runScript('interop.sh', upstreamGo)} checks passed`);
+});
+
+test('wg show / showconf: wgts reads back like wireguard-go; refused settings change nothing', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : null)) }, (t) => {
+  t.diagnostic(`${runScript('uapi-compat.sh', goPeer())} checks passed`);
+});
+
+test('wg-quick up/down with WG_QUICK_USERSPACE_IMPLEMENTATION=wgts', { skip: skipUnless(basics ?? (which('wg-quick') === null ? 'wg-quick is not installed' : null)) }, (t) => {
+  t.diagnostic(`${runScript('wg-quick.sh', debianGo ?? 'wgts')} checks passed`);
+});
+
+test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
+});
