@@ -45,8 +45,9 @@ function impls(): Impl[] {
   const list: Impl[] = [
     {
       label: 'wgts',
-      argv: (i) => [process.execPath, '--expose-gc', join(ROOT, 'dist/cli/main.js'), '-f', i],
-      env: {},
+      argv: (i) => [process.execPath, join(ROOT, 'dist/cli/main.js'), '-f', i],
+      // As the detaching daemon sets it for itself (src/cli/daemonize.ts).
+      env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=524288' },
       isWgts: true,
     },
   ];

@@ -12,6 +12,7 @@ import type { TunEvent } from '../tun/tun.js';
 import { exclusive } from '../ipc/exclusive.js';
 import { UapiServer } from '../ipc/uapi-server.js';
 import { linkIsUp, openBind, openTun, StartupError } from './platform.js';
+import { gcStatsFromEnv } from './gc-stats.js';
 
 export type LogLevel = 'verbose' | 'error' | 'silent';
 
@@ -92,6 +93,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<never> {
 
 function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | null): Promise<never> {
   let stopping = false;
+  const gc = gcStatsFromEnv(process.env);
   const shutdown = async (reason: string, code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
@@ -107,6 +109,7 @@ function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | n
     } catch (err) {
       log.error?.(`Error while shutting down: ${(err as Error).message}`);
     }
+    gc.flush();
     process.exit(code);
   };
 

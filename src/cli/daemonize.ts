@@ -19,6 +19,9 @@ const READY_TIMEOUT_MS = 30_000;
  * Start the daemon in the background and wait for its word. Returns the exit code for the parent: 0
  * when the child reported ready, 1 (with the reason on stderr) otherwise.
  */
+/** 512 KiB: below our 1 MiB slabs, so every slab is its own mapping. */
+export const MMAP_THRESHOLD_TUNABLE = 'glibc.malloc.mmap_threshold=524288';
+
 export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: { tun: number | null; uapi: number | null }): Promise<number> {
   // The child writes to our stdout/stderr only when LOG_LEVEL asks for logs (wireguard-go's rule):
   // otherwise a caller capturing our output would wait on a pipe the daemon keeps open for ever.
@@ -29,6 +32,10 @@ export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: 
   // readiness pipe.
   const stdio: ('ignore' | 'inherit' | 'pipe' | number)[] = ['ignore', out, out, 'pipe'];
   const childEnv: NodeJS.ProcessEnv = { ...env, WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: String(READY_FD) };
+  // Pin glibc's mmap threshold in the daemon so packet slabs the pool trims really leave RSS (glibc
+  // otherwise raises the threshold after the first free and keeps later slabs in its heap; measured
+  // in src/buffer/slab.ts). Only when the user has not set tunables of their own.
+  if (childEnv['GLIBC_TUNABLES'] === undefined) childEnv['GLIBC_TUNABLES'] = MMAP_THRESHOLD_TUNABLE;
   if (fds.tun !== null) {
     childEnv['WG_TUN_FD'] = String(stdio.length);
     stdio.push(fds.tun);

@@ -60,7 +60,8 @@ function parseSet(dev: Device, text: string): SetRequest {
     const line = lines[i]!;
     if (line === '') break;
     const eq = line.indexOf('=');
-    if (eq < 0) throw new UapiError('EPROTO', `failed to parse line ${JSON.stringify(line)}: expected key=value`);
+    // The line itself is not quoted: it may be a mangled key line, and errors are logged.
+    if (eq < 0) throw new UapiError('EPROTO', `failed to parse line ${i + 1}: expected key=value`);
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     if (key === 'public_key') {
@@ -215,9 +216,10 @@ export function uapiGet(dev: Device): string {
 
 /**
  * One whole UAPI exchange as the socket sees it: `request` is "get=1\n\n" or "set=1\n...\n\n"; the
- * answer ends with "errno=N\n\n" (0, or the negated errno). Used by the UAPI socket server.
+ * answer ends with "errno=N\n\n" (0, or the negated errno). Used by the UAPI socket server, which
+ * passes `onError` to log why a request was refused (the protocol itself carries only the errno).
  */
-export async function uapiHandle(dev: Device, request: string): Promise<string> {
+export async function uapiHandle(dev: Device, request: string, onError?: (err: UapiError) => void): Promise<string> {
   try {
     if (request === 'get=1\n\n' || request === 'get=1\n') return uapiGet(dev) + 'errno=0\n\n';
     if (request.startsWith('set=1\n')) {
@@ -227,6 +229,7 @@ export async function uapiHandle(dev: Device, request: string): Promise<string> 
     throw new UapiError('EINVAL', `invalid UAPI operation: ${JSON.stringify(request.split('\n')[0])}`);
   } catch (err) {
     const e = err instanceof UapiError ? err : new UapiError('ENOANO', `other UAPI error: ${(err as Error).message}`);
+    onError?.(e);
     return `errno=-${e.errno}\n\n`;
   }
 }

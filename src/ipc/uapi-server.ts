@@ -153,10 +153,11 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
           let reply = BAD_GET_REPLY;
           if (req.kind === 'request') {
             this.beforeRequest();
-            reply = await exclusive(this.dev, () => uapiHandle(this.dev, req.text));
+            reply = await exclusive(this.dev, () =>
+              uapiHandle(this.dev, req.text, (e) => this.log.error?.(`UAPI request refused (errno=-${e.errno}): ${e.message}`)),
+            );
           }
           if (sock.destroyed) return;
-          if (reply !== 'errno=0\n\n' && reply.startsWith('errno=')) this.log.error?.(`UAPI request failed: ${reply.trim()}`);
           // A client that pipelines without reading would make us buffer replies without bound.
           if (!sock.write(reply)) await new Promise<void>((r) => sock.once('drain', r).once('close', r));
         }
