@@ -18,6 +18,8 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -190,6 +192,49 @@ static napi_value tun_netns_socket(napi_env env, napi_callback_info info) {
   return shim_int(env, s < 0 ? -err : s);
 }
 
+/*
+ * linkWatch(): fd | -errno
+ * A NETLINK_ROUTE socket subscribed to link changes (RTMGRP_LINK) in this namespace: readable when any
+ * interface changes state, so the TUN learns of `ip link set up` at once rather than at its next poll.
+ * The messages are not parsed here: JS drains them (linkDrain) and re-reads its interface.
+ */
+static napi_value link_watch(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return shim_errno(env);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_LINK;
+  if (bind(fd, (struct sockaddr*)&sa, sizeof(sa)) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return shim_errno(env);
+  }
+  return shim_int(env, fd);
+}
+
+/* linkDrain(fd): messages discarded | -errno (not EAGAIN): empties a linkWatch socket. */
+static napi_value link_drain(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  shim_args(env, info, 1, argv);
+  int fd = shim_i32(env, argv[0]);
+  char scratch[8192];
+  int n = 0;
+  for (;;) {
+    ssize_t r = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+    if (r >= 0) {
+      n++;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    /* ENOBUFS: the kernel dropped messages for us; the caller re-reads state anyway. */
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return shim_int(env, n);
+    return shim_errno(env);
+  }
+}
+
 void shim_init_netdev(napi_env env, napi_value exports) {
   shim_export(env, exports, "tunOpen", tun_open);
   shim_export(env, exports, "tunSetIff", tun_set_iff);
@@ -201,4 +246,6 @@ void shim_init_netdev(napi_env env, napi_value exports) {
   shim_export(env, exports, "ifSetFlags", if_set_flags);
   shim_export(env, exports, "ifIndex", if_index);
   shim_export(env, exports, "tunNetnsSocket", tun_netns_socket);
+  shim_export(env, exports, "linkWatch", link_watch);
+  shim_export(env, exports, "linkDrain", link_drain);
 }

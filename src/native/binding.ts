@@ -104,6 +104,10 @@ export interface NativeBinding {
    * for the if* calls; otherOut[0] = 1 when that is not our namespace. fd | -errno.
    */
   tunNetnsSocket(fd: number, otherOut: Int32Array): number;
+  /** A NETLINK_ROUTE socket subscribed to link changes in this namespace: fd | -errno. */
+  linkWatch(): number;
+  /** Discard everything queued on a linkWatch socket: messages read | -errno. */
+  linkDrain(fd: number): number;
 
   // ---- poll.c ----
   /** A uv_poll_t on fd calling `callback(status, events)`; a handle, or -errno. */
@@ -193,7 +197,7 @@ export interface NativeBinding {
 /** Every function the binding must have; a stale build missing one is refused at load. */
 export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
-  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen',

@@ -118,6 +118,9 @@ export class LinuxTun implements Tun {
   private source: Source | null;
   private poll: FdPoll | null;
   private timer: ReturnType<typeof setInterval> | null;
+  /** Netlink link-change notifications (this namespace): refresh() at once instead of at the next tick. */
+  private linkFd = -1;
+  private linkPoll: FdPoll | null = null;
   /** Read slots: slots[0, held) hold buffers taken from the Source and not yet read into. */
   private readonly slots: (PacketBuffer | null)[];
   private held: number;
@@ -243,7 +246,30 @@ export class LinuxTun implements Tun {
     this.poll.start(POLL_READABLE);
     this.timer = setInterval(() => this.refresh(), WATCH_INTERVAL_MS);
     this.timer.unref();
+    this.watchLinks();
     this.refresh();
+  }
+
+  /**
+   * Subscribe to link changes so `ip link set up` reaches the device at once (wireguard-go reacts to
+   * its TUN events immediately). The 1 s timer stays as the fallback: it also covers an interface
+   * moved to another namespace, whose changes this namespace's netlink does not see.
+   */
+  private watchLinks(): void {
+    const fd = this.native.linkWatch();
+    if (fd < 0) return; // no netlink (sandboxed): the timer alone
+    this.linkFd = fd;
+    this.linkPoll = new FdPoll(
+      fd,
+      (status) => {
+        if (this.closed) return;
+        if (this.native.linkDrain(fd) < 0 || status < 0) this.linkPoll?.markStopped();
+        this.refresh();
+      },
+      `netlink watch for ${this.ifname}`,
+    );
+    this.linkPoll.ref(false);
+    this.linkPoll.start(POLL_READABLE);
   }
 
   private ready(status: number): void {
@@ -375,6 +401,10 @@ export class LinuxTun implements Tun {
     this.timer = null;
     this.poll?.close();
     this.poll = null;
+    this.linkPoll?.close();
+    this.linkPoll = null;
+    if (this.linkFd >= 0) closeFd(this.linkFd);
+    this.linkFd = -1;
     closeFd(this.fd);
     this.trimSlots(0);
   }
