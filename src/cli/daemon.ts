@@ -91,6 +91,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<never> {
   return serve(dev, server, log, opts.readyFd);
 }
 
+/** Numeric fields of an object (the back ends' counters), without reaching into their types. */
+function counters(o: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+function statsOf(dev: Device): object {
+  const pool = dev.pool.stats();
+  return {
+    drops: dev.drops.snapshot(),
+    tun: counters(dev.tun),
+    bind: counters(dev.bind),
+    pool: { outstanding: pool.outstanding, peakOutstanding: pool.peakOutstanding, slabs: pool.slabs, reservedBytes: pool.reservedBytes },
+  };
+}
+
 function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | null): Promise<never> {
   let stopping = false;
   const gc = gcStatsFromEnv(process.env);
@@ -134,6 +151,8 @@ function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | n
   dev.on('tun', onTun);
   if (linkIsUp(dev.tun.name)) onTun('up');
 
+  // SIGUSR1: the counters an operator needs when packets go missing (drop reasons, I/O counters, pools).
+  process.on('SIGUSR1', () => process.stderr.write(`wgts ${dev.tun.name} stats: ${JSON.stringify(statsOf(dev))}\n`));
   server.on('removed', () => void shutdown('the UAPI socket was removed'));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
   process.on('uncaughtException', (err) => {
