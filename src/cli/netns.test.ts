@@ -106,6 +106,18 @@ test('wg-quick up/down with WG_QUICK_USERSPACE_IMPLEMENTATION=wgts', { skip: ski
   t.diagnostic(`${runScript('wg-quick.sh', debianGo ?? 'wgts')} checks passed`);
 });
 
+test('wgts <-> wgts: setconf/addconf/syncconf, iperf3 UDP, MTU 34000, roaming both ways', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('features.sh', 'wgts')} checks passed`);
+});
+
+test('wgts <-> wireguard-go (Debian): setconf/addconf/syncconf, iperf3 UDP, MTU 34000, roaming both ways', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : null)) }, (t) => {
+  t.diagnostic(`${runScript('features.sh', goPeer())} checks passed`);
+});
+
+test('wgts <-> wireguard-go (upstream): setconf/addconf/syncconf, iperf3 UDP, MTU 34000, roaming both ways', { skip: skipUnless(basics ?? (hasUpstream ? null : `${upstreamGo} not present`), !hasUpstream) }, (t) => {
+  t.diagnostic(`${runScript('features.sh', upstreamGo)} checks passed`);
+});
+
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
 });

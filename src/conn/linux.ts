@@ -245,6 +245,8 @@ export class LinuxBind implements Bind {
   private gso = true;
   /** Super-datagrams sent with UDP_SEGMENT. */
   gsoSends = 0;
+  /** errno of the last failed send (0: none), for the daemon's SIGUSR1 report. */
+  lastSendErrno = 0;
   /** Read-slot size new sockets start with (expectDatagrams). */
   private slotBytes = RECV_BYTES;
   private sock6: Socket | null = null;
@@ -485,6 +487,7 @@ export class LinuxBind implements Bind {
         break;
       } else {
         this.sendErrors++;
+        this.lastSendErrno = -r;
         j += segment > 0 ? k - j : 1;
       }
     }
