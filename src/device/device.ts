@@ -178,6 +178,9 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
 
   /** Set (or, with null / all zeros, clear) the private key. Peers whose key is our own are removed. */
   setPrivateKey(key: Uint8Array | null): void {
+    // The same key again (wg setconf / syncconf re-send it) changes nothing: sessions stay up.
+    if (key !== null && this.identity.hasKey && constantTimeEqual(key, this.identity.privateKey)) return;
+    if (key === null && !this.identity.hasKey) return;
     this.identity.set(key);
     this.cookieChecker.init(this.identity.hasKey ? this.identity.publicKey : null);
     for (const peer of [...this.peers.values()]) {

@@ -137,3 +137,18 @@ test('invalid operation is refused', async () => {
   assert.match(await uapiHandle(dev, 'frob=1\n\n'), /^errno=-22\n\n$/);
   await dev.close();
 });
+
+test('setting the same private key again keeps the sessions; a new key expires them', async () => {
+  const { makePair, exchange, closePair } = await import('./_testing.js');
+  const p = await makePair();
+  await exchange(p, 1);
+  const peer = [...p.a.dev.peers.values()][0]!;
+  const kp = peer.keypairs.current;
+  await p.a.dev.ipcSet(`private_key=${hex(p.a.priv)}\n`);
+  assert.equal(peer.keypairs.current, kp);
+  assert.ok(kp !== null && kp.sendCounter < 2 ** 60, 'session was expired by an unchanged key');
+  await p.a.dev.ipcSet(`private_key=${hex(generatePrivateKey())}\n`);
+  assert.ok(peer.keypairs.current === null || peer.keypairs.current.sendCounter >= 2 ** 60, 'a new key must not keep sending on old sessions');
+  const [oa, ob] = await closePair(p);
+  assert.equal(oa + ob, 0);
+});
