@@ -13,6 +13,7 @@ import { exclusive } from '../ipc/exclusive.js';
 import { UapiServer } from '../ipc/uapi-server.js';
 import { linkIsUp, openBind, openTun, StartupError } from './platform.js';
 import { gcStatsFromEnv } from './gc-stats.js';
+import { daemonPool } from './memory.js';
 
 export type LogLevel = 'verbose' | 'error' | 'silent';
 
@@ -72,7 +73,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<never> {
     const name = tun.name;
     log = consoleLogger(opts.logLevel, name);
     log.verbose?.(`Starting wgts on ${name}`);
-    dev = new Device({ tun, bind: openBind(log), logger: log });
+    dev = new Device({ tun, bind: openBind(log), logger: log, pool: daemonPool(process.env) });
     try {
       const options = { logger: log, beforeRequest: () => tun.refresh() };
       server = await UapiServer.listen(dev, name, opts.uapiFd === null ? options : { ...options, fd: opts.uapiFd });
