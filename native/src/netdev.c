@@ -87,6 +87,20 @@ static napi_value tun_set_offload(napi_env env, napi_callback_info info) {
   return shim_int(env, 0);
 }
 
+/*
+ * tunSetVnetHdrSize(fd: number, size: number): 0 | -errno
+ * TUNSETVNETHDRSZ: the bytes of virtio_net_hdr in front of every frame (IFF_VNET_HDR). A queue
+ * adopted from elsewhere may have been set to another size (12 with mergeable buffers); the
+ * offload code speaks the 10-byte header.
+ */
+static napi_value tun_set_vnet_hdr_size(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  int size = shim_i32(env, argv[1]);
+  if (ioctl(shim_i32(env, argv[0]), TUNSETVNETHDRSZ, &size) < 0) return shim_errno(env);
+  return shim_int(env, 0);
+}
+
 /* One SIOC* ioctl on control socket `ctl`, or on a fresh one in our namespace when ctl < 0. */
 static int if_ioctl(unsigned long req, struct ifreq* ifr, int ctl) {
   int s = ctl >= 0 ? ctl : socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -240,6 +254,7 @@ void shim_init_netdev(napi_env env, napi_value exports) {
   shim_export(env, exports, "tunSetIff", tun_set_iff);
   shim_export(env, exports, "tunGetIff", tun_get_iff);
   shim_export(env, exports, "tunSetOffload", tun_set_offload);
+  shim_export(env, exports, "tunSetVnetHdrSize", tun_set_vnet_hdr_size);
   shim_export(env, exports, "ifMtu", if_mtu);
   shim_export(env, exports, "ifSetMtu", if_set_mtu);
   shim_export(env, exports, "ifFlags", if_flags);

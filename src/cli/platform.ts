@@ -18,7 +18,10 @@ export class StartupError extends Error {
 /** Create the interface, or adopt the TUN open on `fd` (WG_TUN_FD) as wireguard-go does. */
 export function openTun(name: string, fd: number | null): LinuxTun {
   try {
-    return fd === null ? LinuxTun.create(name, { mtu: DEFAULT_MTU }) : LinuxTun.fromFd(fd, name);
+    // TSO/GRO through the vnet header: on unless WGTS_TUN_OFFLOAD=0 (the kernel may still refuse it;
+    // then the TUN runs plain and says so in offloadActive).
+    const offload = process.env['WGTS_TUN_OFFLOAD'] !== '0';
+    return fd === null ? LinuxTun.create(name, { mtu: DEFAULT_MTU, offload }) : LinuxTun.fromFd(fd, name, { offload });
   } catch (err) {
     // LinuxTun's messages already say what to do (run as root, modprobe tun, the shim is missing).
     throw new StartupError(`Failed to create TUN device: ${(err as Error).message}`);

@@ -87,6 +87,8 @@ export interface NativeBinding {
   tunGetIff(fd: number, nameOut: Uint8Array): number;
   /** TUNSETOFFLOAD with TUN_F_* bits: 0 | -errno. */
   tunSetOffload(fd: number, flags: number): number;
+  /** TUNSETVNETHDRSZ: bytes of virtio_net_hdr per frame (>= 10): 0 | -errno. */
+  tunSetVnetHdrSize(fd: number, size: number): number;
   // The if* calls take `ctl`: a control socket (from tunNetnsSocket) whose network namespace they
   // act in, or -1 for a fresh socket in ours.
   /** SIOCGIFMTU: mtu | -errno. */
@@ -197,7 +199,7 @@ export interface NativeBinding {
 /** Every function the binding must have; a stale build missing one is refused at load. */
 export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
-  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen',

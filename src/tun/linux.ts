@@ -17,6 +17,8 @@
  *   its state is read in the namespace it is in now (TUNGETDEVNETNS): `ip link set up` there brings
  *   the device up here. Where the kernel or our privileges cannot reach into that namespace, a moved
  *   interface keeps reading and writing but reports no link state until it comes back.
+ * - Offloads (option `offload`, off until measured): IFF_VNET_HDR and TUNSETOFFLOAD as wireguard-go;
+ *   reads split TSO super-packets, writes coalesce TCP runs (offload-linux.ts); `offloadActive` says.
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 import { HEADROOM_BYTES, TAILROOM_BYTES } from '../buffer/constants.js';
@@ -55,7 +57,9 @@ import {
   type InterfaceControl,
   type NativeBinding,
 } from '../native/index.js';
+import { Arena } from '../buffer/arena.js';
 import type { Tun, TunEvent, TunHandler } from './tun.js';
+import { VNET_SUPPORTED, VnetPath, adoptVnetQueue, openVnetQueue, writeCounted, type VnetCounters } from './offload-linux.js';
 
 /** Packets read per readiness callback, and the largest write batch per native call. */
 export const LINUX_TUN_BATCH = MAX_BATCH;
@@ -99,9 +103,11 @@ function openError(err: unknown, name: string): Error {
 export interface LinuxTunOptions {
   /** MTU to set on the interface (default LINUX_TUN_DEFAULT_MTU). */
   mtu?: number;
+  /** TSO on read and GRO on write through IFF_VNET_HDR (default false); see `offloadActive`. */
+  offload?: boolean;
 }
 
-export class LinuxTun implements Tun {
+export class LinuxTun implements Tun, VnetCounters {
   private readonly native: NativeBinding;
   private readonly fd: number;
   private ifname: string;
@@ -135,8 +141,16 @@ export class LinuxTun implements Tun {
   /** Packets the kernel refused on write (malformed: EINVAL), and reads that failed. */
   writeErrors = 0;
   readErrors = 0;
+  /** Offload counters (VnetCounters says what each counts); zero without offloads. */
+  readDropped = 0;
+  tsoSuperPackets = 0; tsoSegments = 0;
+  groSuperPackets = 0; groPackets = 0;
+  /** TSO reads and GRO writes are on: asked for, and the kernel took the offload flags. */
+  readonly offloadActive: boolean;
+  /** The queue speaks virtio_net_hdr: reads are split, writes coalesced (null: the plain path). */
+  private readonly vnet: VnetPath | null;
 
-  private constructor(fd: number, name: string, ifindex: number, mtu: number) {
+  private constructor(fd: number, name: string, ifindex: number, mtu: number, vnetHdr = false, offloadFlags = 0) {
     this.native = requireNative('a kernel TUN');
     this.fd = fd;
     this.ifname = name;
@@ -159,6 +173,8 @@ export class LinuxTun implements Tun {
     this.lengths = new Int32Array(LINUX_TUN_BATCH);
     this.writes = new SlabBatch(LINUX_TUN_BATCH);
     this.onReady = (status) => this.ready(status);
+    this.offloadActive = offloadFlags !== 0;
+    this.vnet = vnetHdr ? new VnetPath(this.native, fd, LINUX_TUN_BATCH, offloadFlags !== 0, new Arena(), () => !this.closed) : null;
   }
 
   /**
@@ -169,14 +185,16 @@ export class LinuxTun implements Tun {
   static create(name: string, options?: LinuxTunOptions): LinuxTun {
     const mtu = options?.mtu ?? LINUX_TUN_DEFAULT_MTU;
     let q;
+    let flags = 0;
     try {
-      q = openTunQueue(name, false);
+      if (options?.offload === true && VNET_SUPPORTED) ({ queue: q, flags } = openVnetQueue(name));
+      else q = openTunQueue(name, false);
     } catch (err) {
       throw openError(err, name);
     }
     try {
       setInterfaceMtu(q.name, mtu);
-      return new LinuxTun(q.fd, q.name, interfaceIndex(q.name), mtu);
+      return new LinuxTun(q.fd, q.name, interfaceIndex(q.name), mtu, flags !== 0, flags);
     } catch (err) {
       closeFd(q.fd);
       throw err instanceof NativeError ? new TunOpenError(`cannot set up TUN ${q.name}: ${err.message}`, q.name, err) : err;
@@ -185,23 +203,26 @@ export class LinuxTun implements Tun {
 
   /**
    * Adopts a TUN fd opened by someone else (WG_TUN_FD): makes it nonblocking and takes the
-   * interface's name from the kernel (TUNGETIFF), which wins over `name` if they differ.
+   * interface's name from the kernel (TUNGETIFF), which wins over `name` if they differ. An
+   * IFF_VNET_HDR queue gets virtio headers, and offloads with `options.offload`.
    * @throws TunOpenError when fd is not an IFF_TUN | IFF_NO_PI queue of a live interface.
    */
-  static fromFd(fd: number, name?: string): LinuxTun {
+  static fromFd(fd: number, name?: string, options?: Pick<LinuxTunOptions, 'offload'>): LinuxTun {
     const label = name ?? `fd ${fd}`;
     if (!Number.isInteger(fd) || fd < 0) throw new TunOpenError(`cannot adopt TUN ${label}: fd must be a non-negative integer, got ${fd}`, label, null);
     try {
       setNonblock(fd, label);
       const info = tunInfo(fd, label);
       if (info === null) throw new TunOpenError(`cannot adopt TUN ${label}: its interface was deleted`, label, new NativeError(E_BADFD, 'ioctl(TUNGETIFF)', label));
-      if ((info.flags & (IFF_TUN | IFF_NO_PI)) !== (IFF_TUN | IFF_NO_PI) || (info.flags & IFF_VNET_HDR) !== 0) {
-        throw new TunOpenError(`cannot adopt TUN ${info.name}: fd ${fd} must be IFF_TUN | IFF_NO_PI without IFF_VNET_HDR (flags 0x${info.flags.toString(16)})`, info.name, null);
+      if ((info.flags & (IFF_TUN | IFF_NO_PI)) !== (IFF_TUN | IFF_NO_PI)) {
+        throw new TunOpenError(`cannot adopt TUN ${info.name}: fd ${fd} must be IFF_TUN | IFF_NO_PI (flags 0x${info.flags.toString(16)})`, info.name, null);
       }
+      const vnetHdr = (info.flags & IFF_VNET_HDR) !== 0;
+      const flags = vnetHdr ? adoptVnetQueue(fd, info.name, options?.offload === true) : 0;
       // The fd may belong to an interface in another namespace already: read its MTU there.
       const ctl = interfaceControl(fd);
       try {
-        return new LinuxTun(fd, info.name, interfaceIndex(info.name), interfaceMtu(info.name, ctl === null ? -1 : ctl.fd));
+        return new LinuxTun(fd, info.name, interfaceIndex(info.name), interfaceMtu(info.name, ctl === null ? -1 : ctl.fd), vnetHdr, flags);
       } finally {
         if (ctl !== null) closeFd(ctl.fd);
       }
@@ -292,6 +313,18 @@ export class LinuxTun implements Tun {
 
   /** Reads one batch into the held slots (topping them up first) and hands it to the handler. */
   private readBatch(): void {
+    const vnet = this.vnet;
+    if (vnet !== null) {
+      // Read, split, hand on (offload-linux.ts); the outcomes are those of the plain read below.
+      const n = vnet.read(this.source!, this.handler!, this);
+      if (n === E_BADFD || n === E_IO) this.gone();
+      else if (n < 0 && n !== E_AGAIN) this.readErrors++;
+      else if (vnet.starved && !this.closed) {
+        this.starved = true;
+        this.poll!.stop();
+      }
+      return;
+    }
     const slots = this.slots;
     const source = this.source!;
     // Room for an MTU-sized packet with the header in front and padding + tag behind (sealed in place).
@@ -349,7 +382,9 @@ export class LinuxTun implements Tun {
 
   write(bufs: PacketBuffer[], count: number): void {
     let i = 0;
-    if (!this.closed) {
+    if (!this.closed && this.vnet !== null) {
+      this.vnet.write(bufs, count, this);
+    } else if (!this.closed) {
       const writes = this.writes;
       while (i < count) {
         const m = Math.min(LINUX_TUN_BATCH, count - i);
@@ -357,20 +392,7 @@ export class LinuxTun implements Tun {
           const buf = bufs[i + j]!;
           writes.set(j, buf.bytes, buf.start, buf.end - buf.start);
         }
-        let j = 0;
-        while (j < m) {
-          const r = this.native.writeBatch(this.fd, writes.slabs, writes.slabIndex, writes.offsets, writes.sizes, j, m);
-          if (r > 0) {
-            j += r;
-          } else if (r === E_AGAIN || r === E_BADFD || r === E_IO) {
-            this.writeDropped += m - j;
-            break;
-          } else {
-            this.writeErrors++; // this packet was refused (malformed); the rest may be fine
-            j++;
-          }
-        }
-        writes.clear();
+        writeCounted(this.native, this.fd, writes, m, null, this);
         i += m;
       }
     }
