@@ -1,7 +1,7 @@
 /**
  * Typed errors of the control path. A UAPI failure carries the errno the configuration protocol
- * reports back to `wg` (cross-platform UAPI description: "errno=N" with N negative on failure... the
- * value wireguard-go writes is the negated errno).
+ * reports back to `wg`: the reply ends in "errno=0" on success and, as wireguard-go writes it,
+ * "errno=-N" with N the Linux errno on failure.
  */
 
 /** errno values as Linux numbers them; the UAPI reply carries their negation. */
