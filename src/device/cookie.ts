@@ -18,7 +18,6 @@ import {
   COOKIE_NONCE,
   COOKIE_NONCE_LEN,
   COOKIE_RECEIVER,
-  COOKIE_REPLY_LEN,
   MAC_LEN,
   MESSAGE_COOKIE_REPLY,
   TAG_LEN,
@@ -177,5 +176,3 @@ export class CookieGenerator {
     wipe(this.lastMac1);
   }
 }
-
-export { COOKIE_REPLY_LEN };

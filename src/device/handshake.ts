@@ -235,5 +235,3 @@ export class HandshakeQueue implements HandshakeSink {
     bind.send(this.one, 1, endpoint);
   }
 }
-
-export { MESSAGE_COOKIE_REPLY };

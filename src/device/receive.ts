@@ -52,7 +52,6 @@ export class Receiver {
   private readonly peers: (Peer | null)[] = new Array<Peer | null>(RECEIVE_BATCH).fill(null);
   private readonly bufs: (PacketBuffer | null)[] = new Array<PacketBuffer | null>(RECEIVE_BATCH).fill(null);
   private readonly endpoints: (Endpoint | null)[] = new Array<Endpoint | null>(RECEIVE_BATCH).fill(null);
-  private readonly counters = new Float64Array(RECEIVE_BATCH);
   private readonly tunOut: PacketBuffer[] = new Array<PacketBuffer>(RECEIVE_BATCH);
   private readonly touched: Peer[] = [];
   private epoch = 1;
@@ -106,7 +105,6 @@ export class Receiver {
         batch.bufs[n] = b;
         batch.starts[n] = s + DATA_HEADER_LEN;
         batch.lengths[n] = len - DATA_HEADER_LEN;
-        this.counters[n] = hi * 0x100000000 + lo;
         this.keypairs[n] = kp;
         this.peers[n] = entry!.peer;
         this.bufs[n] = buf;
@@ -161,7 +159,7 @@ export class Receiver {
         continue;
       }
       // The replay window is checked after authentication, so forged counters cannot move it (5.4.6).
-      if (!kp.replay.validate(this.counters[i]!, REJECT_AFTER_MESSAGES)) {
+      if (!kp.replay.validate(batch.counters[i]!, REJECT_AFTER_MESSAGES)) {
         dev.drops.replay++;
         buf.release();
         continue;
