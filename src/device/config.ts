@@ -11,7 +11,7 @@
  * its last value, as `wg` does. Keys are base64 here and lower-case hex in UAPI.
  */
 import { keyFromBase64, keyToBase64, keyToHex } from '../crypto/keys.js';
-import { formatCidr, formatIp, parseCidr, parseIp } from './allowed-ips.js';
+import { formatCidr, formatIp, parseCidr, parseIp } from '../net/address.js';
 
 export interface PeerConfig {
   publicKey: Uint8Array;

@@ -9,7 +9,7 @@
  */
 import { keyFromHex, keyToHex, isZero } from '../crypto/keys.js';
 import type { Endpoint } from '../conn/bind.js';
-import { formatCidr, parseCidr } from './allowed-ips.js';
+import { formatCidr, parseCidr } from '../net/address.js';
 import type { Device } from './device.js';
 import { UapiError } from './errors.js';
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Arena } from '../buffer/arena.js';
 import { PacketBuffer, type BufferOrigin } from '../buffer/packet-buffer.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
-import { pseudoHeaderSum } from './offload-checksum.js';
+import { pseudoHeaderSum } from '../net/checksum.js';
 import { GroCoalescer } from './offload-gro.js';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,

@@ -51,7 +51,7 @@ import {
   TCP_SEQ_OFFSET,
   copyBytes,
 } from './offload-tso.js';
-import { pseudoHeaderSum, setIpv4HeaderChecksum } from './offload-checksum.js';
+import { pseudoHeaderSum, setIpv4HeaderChecksum } from '../net/checksum.js';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_TCPV4,

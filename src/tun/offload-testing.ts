@@ -5,7 +5,7 @@
  * checks that a packet's IP and transport checksums verify (RFC 1071 §2: the sum over the covered
  * bytes, checksum included, is 0xffff).
  */
-import { checksumReference, pseudoHeaderSum } from './offload-checksum.js';
+import { checksumReference, pseudoHeaderSum } from '../net/checksum.js';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_NONE,

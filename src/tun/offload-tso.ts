@@ -21,9 +21,9 @@
  *
  * Measured (Node 20.20, shared 4-vCPU VM, +-20%): a 64 KiB super-packet of 47 x 1368 bytes with
  * timestamps splits into pool buffers in ~42 us, ~880 ns a segment, most of it the checksum
- * (offload-checksum.ts); in the iperf3 run it was ~15% of the sending daemon's CPU profile.
+ * (net/checksum.ts); in the iperf3 run it was ~15% of the sending daemon's CPU profile.
  */
-import { checksum, pseudoHeaderSum, setIpv4HeaderChecksum } from './offload-checksum.js';
+import { checksum, pseudoHeaderSum, setIpv4HeaderChecksum } from '../net/checksum.js';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN,

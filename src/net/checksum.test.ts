@@ -2,7 +2,7 @@
 // reference on random data at sizes and alignments around the edges, and the pseudo-header sum.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { checksum, checksumReference, pseudoHeaderSum, setIpv4HeaderChecksum } from './offload-checksum.js';
+import { checksum, checksumReference, pseudoHeaderSum, setIpv4HeaderChecksum } from './checksum.js';
 
 test('RFC 1071 §3 numerical example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2', () => {
   const b = Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);

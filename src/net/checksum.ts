@@ -1,7 +1,8 @@
 /**
  * The Internet checksum (RFC 1071; used by IPv4 RFC 791 §3.1, TCP RFC 9293 §3.1, UDP RFC 768, and over
- * IPv6 with the pseudo-header of RFC 8200 §8.1), for the TUN offloads: TSO segments need theirs
- * computed, NEEDS_CSUM packets completed, GRO super-packets the pseudo-header partial sum.
+ * IPv6 with the pseudo-header of RFC 8200 §8.1), the one implementation for every layer: the TUN
+ * offloads (TSO segments, NEEDS_CSUM completion, GRO pseudo-header partial sums), the netstack's
+ * headers and segments, and the test packet builders.
  *
  * Every function returns the folded one's-complement sum (0..0xffff, NOT complemented), so sums
  * chain through `initial`; the checksum field takes `~sum & 0xffff`.
