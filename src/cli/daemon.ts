@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { Device } from '../device/device.js';
-import { consoleLogger, type Logger } from '../device/logger.js';
+import { consoleLogger, type Logger } from '../base/logger.js';
 import type { TunEvent } from '../tun/tun.js';
 import { exclusive } from '../ipc/exclusive.js';
 import { UapiServer } from '../ipc/uapi-server.js';

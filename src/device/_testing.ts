@@ -8,7 +8,7 @@ import { keyToHex } from '../crypto/keys.js';
 import { MemoryTun } from '../tun/memory.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import assert from 'node:assert/strict';
-import { FakeClock, type Clock } from './clock.js';
+import { FakeClock, type Clock } from '../base/clock.js';
 import { Device } from './device.js';
 
 export interface Node {

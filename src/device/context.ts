@@ -6,7 +6,7 @@ import type { Source } from '../buffer/packet-buffer.js';
 import type { Bind, Endpoint } from '../conn/bind.js';
 import type { Tun } from '../tun/tun.js';
 import type { AllowedIPs } from './allowed-ips.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../base/clock.js';
 import type { CookieChecker } from './cookie.js';
 import type { IndexTable } from './index-table.js';
 import type { StaticIdentity } from './noise.js';

@@ -4,7 +4,7 @@
  * batch, not once per packet.
  */
 import { randomInt } from 'node:crypto';
-import { Timer, type Clock } from './clock.js';
+import { Timer, type Clock } from '../base/clock.js';
 import {
   KEEPALIVE_TIMEOUT_MS,
   MAX_TIMER_HANDSHAKES,

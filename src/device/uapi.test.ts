@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../conn/memory.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { keyToHex } from '../crypto/keys.js';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../base/clock.js';
 import { makeNode } from './_testing.js';
 import { uapiHandle } from './uapi.js';
 import { UapiError } from './errors.js';

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Device } from '../device/device.js';
-import { silentLogger, type Logger } from '../device/logger.js';
+import { silentLogger, type Logger } from '../base/logger.js';
 import { uapiHandle } from '../device/uapi.js';
 import { exclusive } from './exclusive.js';
 import { MAX_REQUEST_BYTES, RequestReader } from './request-reader.js';
