@@ -8,6 +8,7 @@
       "sources": [
         "src/addon.c",
         "src/aead.c",
+        "src/bytes.c",
         "src/fd.c",
         "src/netdev.c",
         "src/poll.c",

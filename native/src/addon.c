@@ -126,6 +126,7 @@ static napi_value init(napi_env env, napi_value exports) {
   shim_init_poll(env, exports);
   shim_init_udp(env, exports);
   shim_init_aead(env, exports);
+  shim_init_bytes(env, exports);
   return exports;
 }
 

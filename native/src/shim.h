@@ -80,6 +80,7 @@ void shim_init_netdev(napi_env env, napi_value exports);
 void shim_init_poll(napi_env env, napi_value exports);
 void shim_init_udp(napi_env env, napi_value exports);
 void shim_init_aead(napi_env env, napi_value exports);
+void shim_init_bytes(napi_env env, napi_value exports);
 
 void shim_export(napi_env env, napi_value exports, const char* name, napi_callback fn);
 

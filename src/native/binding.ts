@@ -194,6 +194,25 @@ export interface NativeBinding {
     results: Int32Array,
     count: number,
   ): number;
+
+  // ---- bytes.c ----
+  /**
+   * Cuts src[from...] into windows 0..count-1 in order (window i gets the next sizes[i] bytes) and
+   * writes each window's folded one's-complement sum (RFC 1071, not complemented) to sums[i].
+   * Returns the bytes copied.
+   */
+  scatterSum(
+    src: Uint8Array,
+    from: number,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    sizes: Int32Array,
+    sums: Int32Array,
+    count: number,
+  ): number;
+  /** Copies windows 0..count-1 back to back into dst[at...]; returns the bytes copied. */
+  gather(dst: Uint8Array, at: number, slabs: SlabMemory[], slabIndex: Int32Array, offsets: Int32Array, sizes: Int32Array, count: number): number;
 }
 
 /** Every function the binding must have; a stale build missing one is refused at load. */
@@ -203,4 +222,5 @@ export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen',
+  'scatterSum', 'gather',
 ];

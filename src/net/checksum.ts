@@ -18,8 +18,8 @@
  *     8-byte unrolled big-endian loop 1388 B ~0.95 us, 65535 B ~40-45 us (~1.5 GB/s);
  *     32-bit words 1388 B ~0.52-0.64 us (~2.4 GB/s), 65535 B ~18 us (~3.6 GB/s).  Kept: 32-bit words.
  *   A TSO super-packet of 64 KiB is checksummed once in total across its segments, so this is ~18 us
- *   per super-packet. A native twin (the shim's "pure byte-crunching helpers") is the next step if a
- *   profile shows it.
+ *   per super-packet. The TSO split now sums its payloads in the shim while copying them
+ *   (native/bytes.ts scatterSum); this stays the one JS implementation and the twin's checksum.
  */
 
 /** Ranges shorter than this take the reference loop: the word loop's setup does not pay off. */

@@ -13,6 +13,8 @@ import {
 } from './offload-header.js';
 import { buildPacket, frame, get16, get32, ipChecksumOk, ipHeaderLen, pattern, plainFrame, superFrame, transportChecksumOk, type PacketSpec } from './offload-testing.js';
 import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH, TsoSplitter } from './offload-tso.js';
+import { TieredPool } from '../buffer/tiered-pool.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
 
 /** Splits a frame into fresh arrays (each at an odd offset of a bigger one, to exercise alignment). */
 function split(f: Uint8Array, at = 0): Uint8Array[] {
@@ -94,6 +96,23 @@ for (const c of SPLITS) {
     }
   });
 }
+
+test('writeSegments writes, run by run into pool buffers, the packets writeSegment writes one by one', () => {
+  const pool = new TieredPool();
+  const frames = [...SPLITS.map((c) => superFrame(c.spec, c.mss)), plainFrame({ payload: 333 }, true), plainFrame({ payload: 55, v6: true }, false)];
+  for (const f of frames) {
+    const want = split(f);
+    const s = new TsoSplitter();
+    const n = s.begin(f, 0, f.length);
+    const bufs: PacketBuffer[] = [];
+    for (let k = 0; k < n; k++) bufs.push(pool.get(16 + s.segmentLength(k) + 32)!);
+    // Runs of 1, 2, 3, ... segments, each written into bufs at its index.
+    for (let k = 0, run = 1; k < n; k += run, run++) s.writeSegments(k, Math.min(run, n - k), bufs, k);
+    assert.deepEqual(bufs.map((b) => b.data()), want);
+    for (const b of bufs) b.release();
+  }
+  assert.equal(pool.outstanding, 0);
+});
 
 test('TSO split ignores the hdr_len the kernel gives (it can cover a whole first packet)', () => {
   const spec: PacketSpec = { payload: 3000 };
