@@ -1,6 +1,6 @@
 # The wgts native shim (DESIGN.md, "The native shim"). Built by scripts/build-native.mjs against the
 # running Node's own headers (include/node under its install prefix), so no download ever happens.
-# OpenSSL is not linked: the node binary exports the EVP symbols that aead.c calls.
+# OpenSSL is not linked: the node binary exports the symbols that aead-cipher.c calls.
 {
   "targets": [
     {
@@ -8,13 +8,16 @@
       "sources": [
         "src/addon.c",
         "src/aead.c",
+        "src/aead-cipher.c",
+        "src/aead-threads.c",
         "src/bytes.c",
         "src/fd.c",
         "src/netdev.c",
         "src/poll.c",
         "src/udp.c"
       ],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

@@ -7,7 +7,10 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "aead.h"
 
 void shim_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
   size_t argc = n;
@@ -87,6 +90,20 @@ napi_value shim_errno(napi_env env) {
   return shim_int(env, -(int64_t)errno);
 }
 
+void shim_make_callback(napi_env env, napi_async_context context, napi_ref callback, size_t argc, const napi_value* argv) {
+  napi_value cb, recv, result;
+  CHECK(napi_get_reference_value(env, callback, &cb));
+  CHECK(napi_get_global(env, &recv)); /* napi_make_callback needs an object */
+  if (napi_make_callback(env, context, recv, cb, argc, argv, &result) == napi_ok) return;
+  bool pending;
+  CHECK(napi_is_exception_pending(env, &pending));
+  if (pending) {
+    napi_value err;
+    CHECK(napi_get_and_clear_last_exception(env, &err));
+    CHECK(napi_fatal_exception(env, err));
+  }
+}
+
 void shim_batch_init(napi_env env, shim_batch* b, const napi_value* argv) {
   size_t n_slab, n_off, n_size;
   b->env = env;
@@ -120,13 +137,34 @@ void shim_export(napi_env env, napi_value exports, const char* name, napi_callba
   CHECK(napi_set_named_property(env, exports, name, f));
 }
 
+static void free_instance(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  shim_instance* s = (shim_instance*)data;
+  /* The crypto threads were stopped by their own cleanup hook, before the loop closed. */
+  ASSERT(s->pool == NULL);
+  if (s->cipher != NULL) aead_cipher_free(s->cipher);
+  free(s);
+}
+
+shim_instance* shim_instance_of(napi_env env) {
+  void* data;
+  CHECK(napi_get_instance_data(env, &data));
+  return (shim_instance*)data;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  shim_instance* s = (shim_instance*)calloc(1, sizeof(shim_instance));
+  ASSERT(s != NULL);
+  s->cipher = aead_cipher_new();
+  CHECK(napi_set_instance_data(env, s, free_instance, NULL));
   shim_init_fd(env, exports);
   shim_init_netdev(env, exports);
   shim_init_poll(env, exports);
   shim_init_udp(env, exports);
   shim_init_aead(env, exports);
   shim_init_bytes(env, exports);
+  shim_init_aead_threads(env, exports);
   return exports;
 }
 

@@ -4,68 +4,16 @@
  * messages' authenticated data is empty). In place: a seal turns bytes[off, off+len) into ciphertext
  * and writes the 16-byte tag at off+len; an open checks the tag at the window's end and decrypts.
  *
- * The cipher is the OpenSSL that the node binary itself exports (EVP_chacha20_poly1305), so nothing
- * is linked in. One EVP_CIPHER_CTX per direction per Node environment is reused for every packet: the
- * per-packet cost is one re-init with the new nonce (and the key, when it differs from the previous
- * slot's), which is what makes a batch cheaper than Node's createCipheriv per packet.
+ * The cipher is the OpenSSL that the node binary itself exports (aead-cipher.c), so nothing is
+ * linked in. One cipher state per Node environment serves every call on the event loop; the crypto
+ * threads (aead-threads.c) run the same per-packet code on states of their own. What makes a batch
+ * cheaper than Node's createCipheriv per packet is one N-API crossing and no cipher object per packet.
  *
- * The reference with the same signature is src/native/aead-reference.ts; the test compares them.
+ * The reference with the same signature is src/crypto/aead-reference.ts; the test compares them.
  */
 #include "shim.h"
 
-#include <openssl/evp.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define KEY_BYTES 32
-#define TAG_BYTES 16
-#define NONCE_BYTES 12
-
-typedef struct {
-  EVP_CIPHER_CTX* seal;
-  EVP_CIPHER_CTX* open;
-} aead_state;
-
-static void free_state(napi_env env, void* data, void* hint) {
-  (void)env;
-  (void)hint;
-  aead_state* s = (aead_state*)data;
-  EVP_CIPHER_CTX_free(s->seal); /* frees wipe the key schedule */
-  EVP_CIPHER_CTX_free(s->open);
-  free(s);
-}
-
-static EVP_CIPHER_CTX* new_ctx(int enc) {
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  ASSERT(ctx != NULL);
-  ASSERT(EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL, enc) == 1);
-  return ctx;
-}
-
-static aead_state* state(napi_env env) {
-  void* data;
-  CHECK(napi_get_instance_data(env, &data));
-  if (data != NULL) return (aead_state*)data;
-  aead_state* s = (aead_state*)malloc(sizeof(aead_state));
-  ASSERT(s != NULL);
-  s->seal = new_ctx(1);
-  s->open = new_ctx(0);
-  CHECK(napi_set_instance_data(env, s, free_state, NULL));
-  return s;
-}
-
-/*
- * Counters arrive as doubles: integers below 2^53 by the caller's invariant (a keypair is retired
- * long before, 6.2 Transport Message Limits). One outside [0, 2^64) would be undefined behaviour to
- * convert, so it fails its slot instead (returns 0).
- */
-static int make_nonce(uint8_t nonce[NONCE_BYTES], double counter) {
-  if (!(counter >= 0 && counter < 18446744073709551616.0)) return 0;
-  uint64_t c = (uint64_t)counter;
-  memset(nonce, 0, 4);
-  for (int i = 0; i < 8; i++) nonce[4 + i] = (uint8_t)(c >> (8 * i));
-  return 1;
-}
+#include "aead.h"
 
 typedef struct {
   const uint8_t* keys;
@@ -74,7 +22,6 @@ typedef struct {
   shim_batch win;
   int32_t* results;
   uint32_t count;
-  int32_t last_key; /* the key index the context holds, within this call; -1 for none */
 } aead_batch;
 
 /* Reads (keys, keyIndex, counters, slabs, slabIndex, offsets, lengths, results, count). */
@@ -86,29 +33,28 @@ static void get_batch(napi_env env, const napi_value* argv, aead_batch* b) {
   shim_batch_init(env, &b->win, argv + 3);
   b->results = shim_typed(env, argv[7], napi_int32_array, &n_res);
   b->count = shim_u32(env, argv[8]);
-  b->last_key = -1;
   ASSERT(b->count <= n_idx && b->count <= n_ctr && b->count <= b->win.count && b->count <= n_res);
   for (uint32_t i = 0; i < b->count; i++) {
-    ASSERT(b->key_index[i] < 0 || ((size_t)b->key_index[i] + 1) * KEY_BYTES <= n_keys);
+    ASSERT(b->key_index[i] < 0 || ((size_t)b->key_index[i] + 1) * AEAD_KEY_BYTES <= n_keys);
   }
 }
 
-/*
- * Re-initialises ctx for packet i with its nonce, and with its key only when that differs from the
- * key the context already holds from this call: a nonce-only init keeps the key and resets the
- * Poly1305 state. Returns 0 for a counter out of range or when OpenSSL refuses.
- */
-static int init_packet(EVP_CIPHER_CTX* ctx, aead_batch* b, uint32_t i) {
-  uint8_t nonce[NONCE_BYTES];
-  if (!make_nonce(nonce, b->counters[i])) return 0;
-  int32_t k = b->key_index[i];
-  const uint8_t* key = k == b->last_key ? NULL : b->keys + (size_t)k * KEY_BYTES;
-  if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, -1) != 1) {
-    b->last_key = -1;
-    return 0;
+/* Seals (or opens) every window of the batch on this thread's cipher state. */
+static void run_batch(napi_env env, aead_batch* b, int open) {
+  aead_cipher* c = shim_instance_of(env)->cipher;
+  int32_t last_key = -1; /* the key index the state holds from this call */
+  for (uint32_t i = 0; i < b->count; i++) {
+    b->results[i] = -1;
+    int32_t k = b->key_index[i];
+    uint8_t* p = shim_batch_window(&b->win, i, open ? 0 : AEAD_TAG_BYTES);
+    if (p == NULL || k < 0) continue;
+    const uint8_t* key = b->keys + (size_t)k * AEAD_KEY_BYTES;
+    int len = b->win.size[i];
+    int r = open ? aead_open(c, key, k == last_key, b->counters[i], p, len)
+                 : aead_seal(c, key, k == last_key, b->counters[i], p, len);
+    last_key = r < 0 ? -1 : k;
+    b->results[i] = r;
   }
-  b->last_key = k;
-  return 1;
 }
 
 /*
@@ -119,58 +65,41 @@ static int init_packet(EVP_CIPHER_CTX* ctx, aead_batch* b, uint32_t i) {
  * slabIndex[i] (-1: none). results[i] = lengths[i] + 16, or -1 (no key, no buffer, no room for the
  * tag in the slab).
  */
-static napi_value aead_seal(napi_env env, napi_callback_info info) {
+static napi_value aead_seal_fn(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   shim_args(env, info, 9, argv);
   aead_batch b;
   get_batch(env, argv, &b);
-  EVP_CIPHER_CTX* ctx = state(env)->seal;
-  for (uint32_t i = 0; i < b.count; i++) {
-    b.results[i] = -1;
-    uint8_t* p = shim_batch_window(&b.win, i, TAG_BYTES);
-    if (p == NULL || b.key_index[i] < 0) continue;
-    int len = b.win.size[i], outl = 0, finl = 0;
-    if (!init_packet(ctx, &b, i)) continue;
-    if (len > 0 && EVP_CipherUpdate(ctx, p, &outl, p, len) != 1) continue;
-    if (EVP_CipherFinal_ex(ctx, p + outl, &finl) != 1) continue;
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES, p + len) != 1) continue;
-    b.results[i] = len + TAG_BYTES;
-  }
+  run_batch(env, &b, 0);
   return shim_int(env, b.count);
 }
 
 /*
  * aeadOpen(...the same arguments): count. The window includes the tag. results[i] = lengths[i] - 16,
- * or -1 (no key, no buffer, shorter than a tag, outside its slab, or the tag does not verify). On a
- * bad tag the plaintext bytes of the window are zeroed: OpenSSL decrypts before it can check, and
- * unauthenticated plaintext is never left behind for a careless caller (the reference leaves the
- * window untouched instead; either way its bytes mean nothing).
+ * or -1 (no key, no buffer, shorter than a tag, outside its slab, or the tag does not verify). A
+ * failed window holds no plaintext: the primitives check the tag before decrypting, the EVP back end
+ * zeroes what it decrypted (the reference leaves the window untouched instead; either way its bytes
+ * mean nothing).
  */
-static napi_value aead_open(napi_env env, napi_callback_info info) {
+static napi_value aead_open_fn(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   shim_args(env, info, 9, argv);
   aead_batch b;
   get_batch(env, argv, &b);
-  EVP_CIPHER_CTX* ctx = state(env)->open;
-  for (uint32_t i = 0; i < b.count; i++) {
-    b.results[i] = -1;
-    uint8_t* p = shim_batch_window(&b.win, i, 0);
-    int len = b.win.size[i];
-    if (p == NULL || b.key_index[i] < 0 || len < TAG_BYTES) continue;
-    int pt = len - TAG_BYTES, outl = 0, finl = 0;
-    if (!init_packet(ctx, &b, i)) continue;
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, p + pt) != 1) continue;
-    if ((pt > 0 && EVP_CipherUpdate(ctx, p, &outl, p, pt) != 1) ||
-        EVP_CipherFinal_ex(ctx, p + outl, &finl) != 1) {
-      memset(p, 0, (size_t)pt);
-      continue;
-    }
-    b.results[i] = pt;
-  }
+  run_batch(env, &b, 1);
   return shim_int(env, b.count);
 }
 
+/* aeadBackend(forceEvp: boolean | null): 1 when the primitives are in use, 0 for EVP (tests). */
+static napi_value aead_backend(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  shim_args(env, info, 1, argv);
+  if (shim_is_nullish(env, argv[0])) return shim_int(env, aead_uses_primitives());
+  return shim_int(env, aead_force_evp(shim_bool(env, argv[0])));
+}
+
 void shim_init_aead(napi_env env, napi_value exports) {
-  shim_export(env, exports, "aeadSeal", aead_seal);
-  shim_export(env, exports, "aeadOpen", aead_open);
+  shim_export(env, exports, "aeadSeal", aead_seal_fn);
+  shim_export(env, exports, "aeadOpen", aead_open_fn);
+  shim_export(env, exports, "aeadBackend", aead_backend);
 }

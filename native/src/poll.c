@@ -65,21 +65,8 @@ static void on_poll(uv_poll_t* h, int status, int events) {
   napi_env env = p->env;
   napi_handle_scope scope;
   CHECK(napi_open_handle_scope(env, &scope));
-  napi_value cb, recv, argv[2], result;
-  CHECK(napi_get_reference_value(env, p->callback, &cb));
-  CHECK(napi_get_global(env, &recv)); /* napi_make_callback needs an object */
-  argv[0] = shim_int(env, status);
-  argv[1] = shim_int(env, events);
-  if (napi_make_callback(env, p->async, recv, cb, 2, argv, &result) != napi_ok) {
-    /* A throwing callback is an uncaught exception, as for any other Node callback. */
-    bool pending;
-    CHECK(napi_is_exception_pending(env, &pending));
-    if (pending) {
-      napi_value err;
-      CHECK(napi_get_and_clear_last_exception(env, &err));
-      CHECK(napi_fatal_exception(env, err));
-    }
-  }
+  napi_value argv[2] = {shim_int(env, status), shim_int(env, events)};
+  shim_make_callback(env, p->async, p->callback, 2, argv);
   CHECK(napi_close_handle_scope(env, scope));
 }
 

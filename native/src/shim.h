@@ -45,6 +45,12 @@ void* shim_typed(napi_env env, napi_value v, napi_typedarray_type type, size_t* 
 /* A NUL-terminated copy of a JS string into buf (asserting it fits with its NUL). */
 void shim_string(napi_env env, napi_value v, char* buf, size_t size);
 napi_value shim_int(napi_env env, int64_t n);
+/*
+ * Calls the JS function `callback` from a libuv callback (inside the caller's handle scope) through
+ * napi_make_callback, so microtasks and async hooks behave as for any Node I/O callback; a throw is
+ * an uncaught exception, as for any other Node callback.
+ */
+void shim_make_callback(napi_env env, napi_async_context context, napi_ref callback, size_t argc, const napi_value* argv);
 /* -errno of the last failed syscall. */
 napi_value shim_errno(napi_env env);
 
@@ -74,6 +80,18 @@ void shim_batch_init(napi_env env, shim_batch* b, const napi_value* argv);
  */
 uint8_t* shim_batch_window(shim_batch* b, uint32_t i, size_t extra);
 
+/*
+ * Per Node environment state (a Worker has its own): the event loop's AEAD cipher state and the
+ * crypto threads, made when first needed, freed when the environment goes.
+ */
+struct aead_cipher;
+struct aead_pool;
+typedef struct {
+  struct aead_cipher* cipher;
+  struct aead_pool* pool;
+} shim_instance;
+shim_instance* shim_instance_of(napi_env env);
+
 /* Each concern registers its functions on the exports object. */
 void shim_init_fd(napi_env env, napi_value exports);
 void shim_init_netdev(napi_env env, napi_value exports);
@@ -81,6 +99,7 @@ void shim_init_poll(napi_env env, napi_value exports);
 void shim_init_udp(napi_env env, napi_value exports);
 void shim_init_aead(napi_env env, napi_value exports);
 void shim_init_bytes(napi_env env, napi_value exports);
+void shim_init_aead_threads(napi_env env, napi_value exports);
 
 void shim_export(napi_env env, napi_value exports, const char* name, napi_callback fn);
 

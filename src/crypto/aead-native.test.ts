@@ -133,20 +133,26 @@ test('aeadSeal/aeadOpen match the TypeScript reference on random batches', { ski
   assert.ok(opened > 100 && rejected > 10, `opened ${opened}, rejected ${rejected}`);
 });
 
-test('a failed native open zeroes the window plaintext and reports -1', { skip }, () => {
+test('a failed native open reports -1 and leaves no plaintext: the primitives keep the ciphertext, EVP zeroes it', { skip }, () => {
   const n = native!;
-  const keys = new Uint8Array(randomBytes(32));
-  const slab = new Uint8Array(256);
-  slab.fill(7, 16, 16 + 100);
-  const res = new Int32Array(1);
-  const slabs: SlabMemory[] = [slab.buffer as ArrayBuffer];
-  const args = [new Int32Array([0]), new Float64Array([9]), slabs, new Int32Array([0]), new Int32Array([16])] as const;
-  n.aeadSeal(keys, ...args, new Int32Array([100]), res, 1);
-  assert.equal(res[0], 116);
-  slab[16 + 115]! ^= 1; // the tag's last byte
-  n.aeadOpen(keys, ...args, new Int32Array([116]), res, 1);
-  assert.equal(res[0], -1);
-  assert.ok(slab.subarray(16, 116).every((b) => b === 0));
+  for (const evp of [false, true]) {
+    n.aeadBackend(evp);
+    const keys = new Uint8Array(randomBytes(32));
+    const slab = new Uint8Array(256);
+    slab.fill(7, 16, 16 + 100);
+    const res = new Int32Array(1);
+    const slabs: SlabMemory[] = [slab.buffer as ArrayBuffer];
+    const args = [new Int32Array([0]), new Float64Array([9]), slabs, new Int32Array([0]), new Int32Array([16])] as const;
+    n.aeadSeal(keys, ...args, new Int32Array([100]), res, 1);
+    assert.equal(res[0], 116);
+    slab[16 + 115]! ^= 1; // the tag's last byte
+    const sealed = slab.slice(16, 116);
+    n.aeadOpen(keys, ...args, new Int32Array([116]), res, 1);
+    assert.equal(res[0], -1);
+    if (evp) assert.ok(slab.subarray(16, 116).every((b) => b === 0));
+    else assert.deepEqual(slab.subarray(16, 116), sealed);
+  }
+  n.aeadBackend(false);
 });
 
 function fillBatch(b: AeadBatch, keys: (AeadKey | null)[], rand: () => number): Uint8Array[] {

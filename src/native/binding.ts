@@ -9,6 +9,9 @@
 
 /** The largest batch the C moves in one call (WGTS_MAX_BATCH in native/src/shim.h). */
 export const MAX_BATCH = 128;
+/** Most crypto threads and most job slots (POOL_MAX_THREADS, POOL_MAX_JOBS in native/src/aead-threads.c). */
+export const AEAD_THREADS_MAX = 64;
+export const AEAD_JOBS_MAX = 64;
 
 /** An opaque uv_poll_t handle made by pollOpen; only the poll functions accept it. */
 declare const pollHandleBrand: unique symbol;
@@ -195,6 +198,45 @@ export interface NativeBinding {
     count: number,
   ): number;
 
+  /**
+   * Which per-packet back end the AEAD uses (aead-cipher.c): 1 for OpenSSL's ChaCha20 and Poly1305
+   * primitives, 0 for its EVP interface. With a boolean, forces EVP (true) or the best (false) first.
+   */
+  aeadBackend(forceEvp: boolean | null): number;
+
+  // ---- aead-threads.c ----
+  /**
+   * Starts the crypto threads (1..AEAD_THREADS_MAX) with `jobs` job slots (1..AEAD_JOBS_MAX); on the
+   * event loop, `callback(finished)` finds the ids of finished jobs in doneIds[0, finished).
+   * 0 | -errno (EBUSY: already started).
+   */
+  aeadThreadsStart(threads: number, jobs: number, doneIds: Int32Array, callback: (finished: number) => void): number;
+  /**
+   * Queues job slot `job` (not outstanding) with aeadSeal's / aeadOpen's arguments; keys, key
+   * indices and counters are copied, the windows and results are the caller's until the job is
+   * reported finished. Returns 0.
+   */
+  aeadThreadsSubmit(
+    job: number,
+    open: boolean,
+    keys: Uint8Array,
+    keyIndex: Int32Array,
+    counters: Float64Array,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    results: Int32Array,
+    count: number,
+  ): number;
+  /**
+   * Blocks until `job` has finished (running queued jobs on the event loop's thread meanwhile), then
+   * reports every finished job into doneIds as the callback would; returns how many.
+   */
+  aeadThreadsWait(job: number): number;
+  /** Runs what is queued, joins the threads; reports unreported finished jobs into doneIds; returns how many. */
+  aeadThreadsStop(): number;
+
   // ---- bytes.c ----
   /**
    * Cuts src[from...] into windows 0..count-1 in order (window i gets the next sizes[i] bytes) and
@@ -221,6 +263,7 @@ export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
-  'aeadSeal', 'aeadOpen',
+  'aeadSeal', 'aeadOpen', 'aeadBackend',
+  'aeadThreadsStart', 'aeadThreadsSubmit', 'aeadThreadsWait', 'aeadThreadsStop',
   'scatterSum', 'gather',
 ];
