@@ -12,8 +12,10 @@
         "src/aead-threads.c",
         "src/bytes.c",
         "src/fd.c",
+        "src/memory.c",
         "src/netdev.c",
         "src/poll.c",
+        "src/process.c",
         "src/udp.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-pthread"],

@@ -165,6 +165,8 @@ static napi_value init(napi_env env, napi_value exports) {
   shim_init_aead(env, exports);
   shim_init_bytes(env, exports);
   shim_init_aead_threads(env, exports);
+  shim_init_memory(env, exports);
+  shim_init_process(env, exports);
   return exports;
 }
 

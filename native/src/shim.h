@@ -100,6 +100,8 @@ void shim_init_udp(napi_env env, napi_value exports);
 void shim_init_aead(napi_env env, napi_value exports);
 void shim_init_bytes(napi_env env, napi_value exports);
 void shim_init_aead_threads(napi_env env, napi_value exports);
+void shim_init_memory(napi_env env, napi_value exports);
+void shim_init_process(napi_env env, napi_value exports);
 
 void shim_export(napi_env env, napi_value exports, const char* name, napi_callback fn);
 

@@ -6,6 +6,7 @@
  * when the UAPI socket file is removed, cleaning up in that order: socket, device, TUN.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import { Device } from '../device/device.js';
 import { consoleLogger, type Logger } from '../base/logger.js';
 import type { TunEvent } from '../tun/tun.js';
@@ -14,6 +15,7 @@ import { UapiServer } from '../ipc/uapi-server.js';
 import { linkIsUp, openBind, openTun, StartupError } from './platform.js';
 import { gcStatsFromEnv } from './gc-stats.js';
 import { daemonPool } from './memory.js';
+import { IdleMemory } from './idle-memory.js';
 
 export type LogLevel = 'verbose' | 'error' | 'silent';
 
@@ -106,15 +108,21 @@ function statsOf(dev: Device): object {
     tun: counters(dev.tun),
     bind: counters(dev.bind),
     pool: { outstanding: pool.outstanding, peakOutstanding: pool.peakOutstanding, slabs: pool.slabs, reservedBytes: pool.reservedBytes },
+    memory: process.memoryUsage(),
+    heapSpaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size])),
   };
 }
 
 function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | null): Promise<never> {
   let stopping = false;
   const gc = gcStatsFromEnv(process.env);
+  // Memory back when a load is over: free slabs, a GC, glibc's free pages (idle-memory.ts).
+  const idle = new IdleMemory({ pool: dev.pool });
+  idle.start();
   const shutdown = async (reason: string, code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    idle.stop();
     log.verbose?.(`Shutting down: ${reason}`);
     setTimeout(() => {
       log.error?.('Shutdown timed out; exiting');

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { missingNodeFlags, withTunables } from './reexec.js';
 
 /** The child's end of the readiness pipe; the variable tells it to report there. */
 export const READY_FD = 3;
@@ -19,9 +20,6 @@ const READY_TIMEOUT_MS = 30_000;
  * Start the daemon in the background and wait for its word. Returns the exit code for the parent: 0
  * when the child reported ready, 1 (with the reason on stderr) otherwise.
  */
-/** 512 KiB: below our 1 MiB slabs, so every slab is its own mapping. */
-export const MMAP_THRESHOLD_TUNABLE = 'glibc.malloc.mmap_threshold=524288';
-
 export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: { tun: number | null; uapi: number | null }): Promise<number> {
   // The child writes to our stdout/stderr only when LOG_LEVEL asks for logs (wireguard-go's rule):
   // otherwise a caller capturing our output would wait on a pipe the daemon keeps open for ever.
@@ -31,11 +29,9 @@ export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: 
   // A TUN or UAPI fd handed to us (WG_TUN_FD, WG_UAPI_FD) goes on to the child, renumbered after the
   // readiness pipe.
   const stdio: ('ignore' | 'inherit' | 'pipe' | number)[] = ['ignore', out, out, 'pipe'];
-  const childEnv: NodeJS.ProcessEnv = { ...env, WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: String(READY_FD) };
-  // Pin glibc's mmap threshold in the daemon so packet slabs the pool trims really leave RSS (glibc
-  // otherwise raises the threshold after the first free and keeps later slabs in its heap; measured
-  // in src/buffer/slab.ts). Only when the user has not set tunables of their own.
-  if (childEnv['GLIBC_TUNABLES'] === undefined) childEnv['GLIBC_TUNABLES'] = MMAP_THRESHOLD_TUNABLE;
+  // The daemon's start-up settings (reexec.ts): glibc's mmap threshold pinned, so packet slabs the
+  // pool trims really leave RSS, and V8's young generation kept small.
+  const childEnv: NodeJS.ProcessEnv = { ...withTunables(env), WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: String(READY_FD) };
   if (fds.tun !== null) {
     childEnv['WG_TUN_FD'] = String(stdio.length);
     stdio.push(fds.tun);
@@ -44,7 +40,7 @@ export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: 
     childEnv['WG_UAPI_FD'] = String(stdio.length);
     stdio.push(fds.uapi);
   }
-  const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
+  const child = spawn(process.execPath, [...missingNodeFlags(process.execArgv), ...process.execArgv, script, ...args], {
     // A new session: the daemon must outlive this process and not get the terminal's SIGINT/SIGHUP.
     detached: true,
     stdio,

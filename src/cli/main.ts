@@ -10,6 +10,7 @@ import { fdFrom, logLevelFrom, runDaemon } from './daemon.js';
 import { daemonize, READY_FD_ENV } from './daemonize.js';
 import { StartupError } from './platform.js';
 import { packageVersion } from './version.js';
+import { reexecWithSettings } from './reexec.js';
 
 /**
  * wireguard-go shows a box telling Linux users the kernel module is the better choice; we say it in one
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
     const tunFd = fdFrom(env, 'WG_TUN_FD');
     const uapiFd = fdFrom(env, 'WG_UAPI_FD');
     if (!cmd.foreground) return await daemonize(process.argv.slice(2), env, { tun: tunFd, uapi: uapiFd });
+    reexecWithSettings(env); // returns when nothing is missing (or it cannot)
     return await runDaemon({ name: cmd.name, logLevel: logLevelFrom(env), tunFd, uapiFd, readyFd: fdFrom(env, READY_FD_ENV) });
   } catch (err) {
     process.stderr.write(`wgts: ${err instanceof StartupError ? err.message : String(err)}\n`);

@@ -13,7 +13,7 @@ import { StdBind } from '../conn/std.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { keyToHex } from '../crypto/keys.js';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { GcMeter } from '../base/gc-meter.js';
 
 const TOTAL_BYTES = Number(process.env.WGTS_DEMO_MIB ?? 256) * 1024 * 1024;
 const MTU = 1420;
@@ -46,15 +46,7 @@ function verify(p: Uint8Array, src: number, dst: number): number {
 }
 
 async function main(): Promise<void> {
-  let gcCount = 0;
-  let gcMs = 0;
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      gcCount++;
-      gcMs += e.duration;
-    }
-  });
-  obs.observe({ entryTypes: ['gc'] });
+  const gc = new GcMeter();
 
   const keyA = generatePrivateKey();
   const keyB = generatePrivateKey();
@@ -160,8 +152,8 @@ async function main(): Promise<void> {
         `outstanding, ${s.slabs} slabs = ${(s.reservedBytes / 1048576).toFixed(1)} MiB reserved`,
     );
   }
-  console.log(`GC: ${gcCount} collections, ${gcMs.toFixed(1)} ms total`);
-  obs.disconnect();
+  gc.stop();
+  console.log(`GC: ${gc.count} collections, ${gc.ms.toFixed(1)} ms total`);
   const leftA = await a.close();
   const leftB = await b.close();
   console.log(`buffers outstanding after close: A ${leftA}, B ${leftB}`);

@@ -237,6 +237,17 @@ export interface NativeBinding {
   /** Runs what is queued, joins the threads; reports unreported finished jobs into doneIds; returns how many. */
   aeadThreadsStop(): number;
 
+  // ---- memory.c ----
+  /** malloc_trim(0): 1 when glibc gave memory back to the kernel, 0 otherwise. */
+  mallocTrim(): number;
+
+  // ---- process.c ----
+  /**
+   * execve(path, argv, env) after clearing close-on-exec on keepFds (Node sets it on 0, 1 and 2):
+   * replaces the process, keeping its pid; returns -errno on failure only.
+   */
+  execve(path: string, argv: string[], env: string[], keepFds: Int32Array): number;
+
   // ---- bytes.c ----
   /**
    * Cuts src[from...] into windows 0..count-1 in order (window i gets the next sizes[i] bytes) and
@@ -265,5 +276,6 @@ export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen', 'aeadBackend',
   'aeadThreadsStart', 'aeadThreadsSubmit', 'aeadThreadsWait', 'aeadThreadsStop',
+  'mallocTrim', 'execve',
   'scatterSum', 'gather',
 ];
