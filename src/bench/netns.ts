@@ -8,13 +8,18 @@
  *
  * Tunnel MTU 1420. For each round, each implementation and each of 1 and 32 TCP streams: fresh daemons
  * in both namespaces (so peak RSS is per run), a 10 s iperf3 run, then the numbers: Gbit/s received,
- * retransmits, CPU seconds of both daemons (utime+stime from /proc), Gbit per CPU-second, peak RSS
- * (VmHWM) of the larger daemon, and for wgts the GC count and pause time it reports on exit. Rounds
- * alternate the implementations so drift on a shared machine hits all alike; the table quotes medians
- * and same-run ratios against wireguard-go, and is written to BENCHMARKS.md.
+ * retransmits, CPU seconds of both daemons (utime+stime from /proc), Gbit per CPU-second, RSS of the
+ * larger daemon idle before the load (VmRSS, after the handshake), at its peak (VmHWM) and 30 s after
+ * the load stopped (VmRSS: what the daemon gave back), and for wgts the GC count and pause time it
+ * reports on exit (its whole life, the 30 s after included) with the worse daemon's pauses as a share
+ * of the run. Rounds alternate the implementations so drift on a shared machine hits all alike; the
+ * table quotes medians and same-run ratios against wireguard-go, and is written to BENCHMARKS.md.
+ *
+ * The wgts daemon is started as a user would start it, with no Node flags or glibc tunables: it sets
+ * its own (cli/reexec.ts).
  *
  * Root only. Environment: BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3), BENCH_STREAMS
- * ("1,32"), BENCH_IMPLS (comma list of labels to run).
+ * ("1,32"), BENCH_IMPLS (comma list of labels to run), BENCH_AFTER_SECONDS (default 30).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +33,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STREAMS = (process.env.BENCH_STREAMS ?? '1,32').split(',').map(Number);
+const AFTER_SECONDS = Number(process.env.BENCH_AFTER_SECONDS ?? 30);
 const NS_A = 'wgbench-a';
 const NS_B = 'wgbench-b';
 /** Interface names differ per namespace: the UAPI socket directory is shared by all namespaces. */
@@ -46,8 +52,7 @@ function impls(): Impl[] {
     {
       label: 'wgts',
       argv: (i) => [process.execPath, join(ROOT, 'dist/cli/main.js'), '-f', i],
-      // As the detaching daemon sets it for itself (src/cli/daemonize.ts).
-      env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=524288' },
+      env: {},
       isWgts: true,
     },
   ];
@@ -121,8 +126,9 @@ function cpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** VmHWM (peak) or VmRSS (now) of a process, in MiB. */
+function rssMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? NaN : Number(m[1]) / 1024;
 }
 
@@ -132,9 +138,13 @@ interface Sample {
   gbps: number;
   retrans: number;
   cpu: number;
+  idleMiB: number;
   rssMiB: number;
+  afterMiB: number;
   gcCount: number;
   gcMs: number;
+  /** The worse daemon's GC pauses as a share of the run (0..1). */
+  gcShare: number;
 }
 
 async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample> {
@@ -157,10 +167,13 @@ async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample>
   const server = spawn('ip', ['netns', 'exec', NS_B, 'iperf3', '-s', '-1', '-B', '10.88.0.2'], { stdio: 'ignore' });
   await sleep(300);
   ns(NS_A, ['ping', '-c', '1', '-W', '5', '10.88.0.2']);
+  const idle = Math.max(rssMiB(da.pid!, 'VmRSS'), rssMiB(db.pid!, 'VmRSS'));
   const cpu0 = cpuSeconds(da.pid!) + cpuSeconds(db.pid!);
   const out = ns(NS_A, ['iperf3', '-c', '10.88.0.2', '-t', String(SECONDS), '-P', String(streams), '-J']);
   const cpu = cpuSeconds(da.pid!) + cpuSeconds(db.pid!) - cpu0;
-  const rss = Math.max(peakRssMiB(da.pid!), peakRssMiB(db.pid!));
+  const rss = Math.max(rssMiB(da.pid!, 'VmHWM'), rssMiB(db.pid!, 'VmHWM'));
+  await sleep(AFTER_SECONDS * 1000);
+  const after = Math.max(rssMiB(da.pid!, 'VmRSS'), rssMiB(db.pid!, 'VmRSS'));
   const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
   server.kill();
   for (const d of [da, db]) {
@@ -172,17 +185,21 @@ async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample>
   quiet(['rm', '-f', `/var/run/wireguard/${IF_A}.sock`, `/var/run/wireguard/${IF_B}.sock`]);
   let gcCount = NaN;
   let gcMs = NaN;
+  let gcShare = NaN;
   if (impl.isWgts) {
     gcCount = 0;
     gcMs = 0;
+    gcShare = 0;
     for (const f of [gcA, gcB]) {
       if (!existsSync(f)) continue;
       const g = JSON.parse(readFileSync(f, 'utf8')) as { count: number; ms: number };
       gcCount += g.count;
       gcMs += g.ms;
+      gcShare = Math.max(gcShare, g.ms / (SECONDS * 1000));
     }
   }
-  return { impl: impl.label, streams, gbps: j.end.sum_received.bits_per_second / 1e9, retrans: j.end.sum_sent.retransmits ?? 0, cpu, rssMiB: rss, gcCount, gcMs };
+  const gbps = j.end.sum_received.bits_per_second / 1e9;
+  return { impl: impl.label, streams, gbps, retrans: j.end.sum_sent.retransmits ?? 0, cpu, idleMiB: idle, rssMiB: rss, afterMiB: after, gcCount, gcMs, gcShare };
 }
 
 function median(xs: number[]): number {
@@ -219,7 +236,7 @@ async function main(): Promise<void> {
         for (const impl of r % 2 === 0 ? list : [...list].reverse()) {
           const s = await runOne(impl, streams, dir);
           samples.push(s);
-          console.log(`round ${r + 1} ${impl.label} P${streams}: ${fmt(s.gbps)} Gbit/s, ${s.retrans} retr, ${fmt(s.cpu)} CPU s, ${fmt(s.rssMiB, 1)} MiB peak RSS`);
+          console.log(`round ${r + 1} ${impl.label} P${streams}: ${fmt(s.gbps)} Gbit/s, ${s.retrans} retr, ${fmt(s.cpu)} CPU s, RSS ${fmt(s.idleMiB, 1)} idle / ${fmt(s.rssMiB, 1)} peak / ${fmt(s.afterMiB, 1)} after MiB${impl.isWgts ? `, GC ${s.gcCount} x ${fmt(s.gcMs, 0)} ms` : ''}`);
         }
       }
     }
@@ -228,8 +245,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const lines: string[] = [];
-  lines.push(`| streams | implementation | Gbit/s | retransmits | CPU s (both daemons) | Gbit per CPU-s | peak RSS MiB | GC count | GC pause ms | Gbit/s vs wireguard-go | Gbit/CPU-s vs wireguard-go | RSS vs wireguard-go |`);
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push(`| streams | implementation | Gbit/s | retransmits | CPU s (both daemons) | Gbit per CPU-s | idle RSS MiB | peak RSS MiB | RSS ${AFTER_SECONDS} s after MiB | GC count | GC pause ms | GC pause % of run | Gbit/s vs wireguard-go | Gbit/CPU-s vs wireguard-go | peak RSS vs wireguard-go |`);
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const streams of STREAMS) {
     const med = (label: string, f: (s: Sample) => number): number => median(samples.filter((s) => s.impl === label && s.streams === streams).map(f));
     // Same-run ratios: each round's wgts over that round's wireguard-go, then the median of those.
@@ -241,7 +258,7 @@ async function main(): Promise<void> {
     for (const impl of list) {
       const eff = (s: Sample): number => (s.gbps * SECONDS) / s.cpu;
       lines.push(
-        `| ${streams} | ${impl.label} | ${fmt(med(impl.label, (s) => s.gbps))} | ${fmt(med(impl.label, (s) => s.retrans), 0)} | ${fmt(med(impl.label, (s) => s.cpu))} | ${fmt(med(impl.label, eff))} | ${fmt(med(impl.label, (s) => s.rssMiB), 1)} | ${fmt(med(impl.label, (s) => s.gcCount), 0)} | ${fmt(med(impl.label, (s) => s.gcMs), 0)} | ${fmt(ratio(impl.label, (s) => s.gbps))} | ${fmt(ratio(impl.label, eff))} | ${fmt(ratio(impl.label, (s) => s.rssMiB))} |`,
+        `| ${streams} | ${impl.label} | ${fmt(med(impl.label, (s) => s.gbps))} | ${fmt(med(impl.label, (s) => s.retrans), 0)} | ${fmt(med(impl.label, (s) => s.cpu))} | ${fmt(med(impl.label, eff))} | ${fmt(med(impl.label, (s) => s.idleMiB), 1)} | ${fmt(med(impl.label, (s) => s.rssMiB), 1)} | ${fmt(med(impl.label, (s) => s.afterMiB), 1)} | ${fmt(med(impl.label, (s) => s.gcCount), 0)} | ${fmt(med(impl.label, (s) => s.gcMs), 0)} | ${fmt(med(impl.label, (s) => s.gcShare * 100), 2)} | ${fmt(ratio(impl.label, (s) => s.gbps))} | ${fmt(ratio(impl.label, eff))} | ${fmt(ratio(impl.label, (s) => s.rssMiB))} |`,
       );
     }
   }
