@@ -15,6 +15,8 @@ export type DatagramFilter = (data: Uint8Array, from: Endpoint, to: Endpoint) =>
 
 export class MemoryNetwork {
   private readonly binds = new Map<string, MemoryBind>();
+  /** Which bind an endpoint reaches (null: none), remembered until a bind attaches or detaches. */
+  private routes = new WeakMap<Endpoint, MemoryBind | null>();
   private nextPort = 40000;
   /** Optional: sees every datagram; false drops it. */
   filter: DatagramFilter | null = null;
@@ -39,12 +41,24 @@ export class MemoryNetwork {
       throw err;
     }
     this.binds.set(key(bind.address, p), bind);
+    this.routes = new WeakMap();
     return p;
   }
 
   /** @internal */
   detach(bind: MemoryBind, port: number): void {
     if (this.binds.get(key(bind.address, port)) === bind) this.binds.delete(key(bind.address, port));
+    this.routes = new WeakMap();
+  }
+
+  /** @internal The bind listening at `to`, or null. */
+  route(to: Endpoint): MemoryBind | null {
+    let dst = this.routes.get(to);
+    if (dst === undefined) {
+      dst = this.binds.get(key(to.address, to.port)) ?? null;
+      this.routes.set(to, dst);
+    }
+    return dst;
   }
 
   /** Deliver a copy of `data` from `from` to whichever bind listens at `to`. */
@@ -53,12 +67,12 @@ export class MemoryNetwork {
       this.dropped++;
       return;
     }
-    const dst = this.binds.get(key(to.address, to.port));
-    if (dst === undefined) {
+    const dst = this.route(to);
+    if (dst === null) {
       this.dropped++;
       return;
     }
-    if (dst.enqueue(data, from.address, from.port)) this.delivered++;
+    if (dst.enqueue(data, from)) this.delivered++;
     else this.dropped++;
   }
 }
@@ -74,6 +88,8 @@ export class MemoryBind implements Bind {
   private port = 0;
   private self: Endpoint | null = null;
   private readonly table = new EndpointTable();
+  /** Senders' endpoints as this bind's table has them (interned once per sender endpoint). */
+  private readonly senders = new WeakMap<Endpoint, Endpoint>();
   private readonly bufs: PacketBuffer[] = new Array<PacketBuffer>(MEMORY_BIND_BATCH);
   private readonly eps: Endpoint[] = new Array<Endpoint>(MEMORY_BIND_BATCH);
   private count = 0;
@@ -128,18 +144,20 @@ export class MemoryBind implements Bind {
   }
 
   send(bufs: PacketBuffer[], count: number, endpoint: Endpoint): void {
+    const self = this.self;
+    const net = this.net;
     for (let i = 0; i < count; i++) {
       const buf = bufs[i]!;
-      if (this.self !== null) {
+      if (self !== null) {
         this.sent++;
-        this.net.transmit(buf.bytes.subarray(buf.start, buf.end), this.self, endpoint);
+        net.transmit(buf.bytes.subarray(buf.start, buf.end), self, endpoint);
       }
       buf.release();
     }
   }
 
   /** @internal: a datagram arrives from the network. */
-  enqueue(data: Uint8Array, fromAddress: string, fromPort: number): boolean {
+  enqueue(data: Uint8Array, from: Endpoint): boolean {
     if (this.handler === null || this.source === null || this.paused) return false;
     const buf = this.source.get(data.length);
     if (buf === null) {
@@ -149,7 +167,12 @@ export class MemoryBind implements Bind {
     buf.bytes.set(data, buf.start);
     buf.end = buf.start + data.length;
     this.bufs[this.count] = buf;
-    this.eps[this.count] = this.table.get(fromAddress, fromPort);
+    let ep = this.senders.get(from);
+    if (ep === undefined) {
+      ep = this.table.get(from.address, from.port);
+      this.senders.set(from, ep);
+    }
+    this.eps[this.count] = ep;
     this.count++;
     if (this.count === MEMORY_BIND_BATCH) this.flush();
     else if (!this.scheduled) {

@@ -34,6 +34,12 @@ export class MemoryTun implements Tun {
    * the call (its memory goes back to the pool right after): copy what you keep.
    */
   onPacket: ((packet: Uint8Array) => void) | null = null;
+  /**
+   * Called instead of onPacket, with each batch as the device writes it: the data windows of
+   * bufs[0, count), valid only during the call (the TUN releases them after). No view object per
+   * packet, for programs that read the bytes in place.
+   */
+  onPackets: ((bufs: PacketBuffer[], count: number) => void) | null = null;
   /** Called when writes refused by backpressure may be retried. */
   onDrain: (() => void) | null = null;
   private wantDrain = false;
@@ -107,7 +113,9 @@ export class MemoryTun implements Tun {
 
   /** Tun side: packets from the device to the program. */
   write(bufs: PacketBuffer[], count: number): void {
-    const cb = this.onPacket;
+    const batch = this.onPackets;
+    if (batch !== null && !this.closed) batch(bufs, count);
+    const cb = batch === null ? this.onPacket : null;
     for (let i = 0; i < count; i++) {
       const buf = bufs[i]!;
       if (cb !== null && !this.closed) cb(buf.bytes.subarray(buf.start, buf.end));
