@@ -5,10 +5,10 @@
 import { LinuxBind } from '../conn/linux.js';
 import { StdBind } from '../conn/std.js';
 import type { Bind } from '../conn/bind.js';
-import { DEFAULT_MTU } from '../device/constants.js';
 import type { Logger } from '../base/logger.js';
 import { interfaceFlags, IFF_UP, native, nativeError } from '../native/index.js';
 import { LinuxTun } from '../tun/linux.js';
+import { DEFAULT_MTU } from '../tun/tun.js';
 
 /** A startup failure with the message to print; the daemon exits 1 on it. */
 export class StartupError extends Error {

@@ -43,5 +43,3 @@ export const UNDER_LOAD_QUEUE_LEN = HANDSHAKE_QUEUE_LEN / 8;
 export const UNDER_LOAD_AFTER_TIME_MS = 1_000;
 /** Handshake messages processed per event-loop turn, so data is not starved by a flood. */
 export const HANDSHAKES_PER_TURN = 32;
-/** The MTU assumed when a TUN reports none: 1420 leaves room for an IPv6 outer header and our 32 bytes. */
-export const DEFAULT_MTU = 1420;

@@ -58,15 +58,13 @@ import {
   type NativeBinding,
 } from '../native/index.js';
 import { Arena } from '../buffer/arena.js';
-import type { Tun, TunEvent, TunHandler } from './tun.js';
+import { DEFAULT_MTU, type Tun, type TunEvent, type TunHandler } from './tun.js';
 import { VNET_SUPPORTED, VnetPath, adoptVnetQueue, openVnetQueue, writeCounted, type VnetCounters } from './offload-linux.js';
 
 /** Packets read per readiness callback, and the largest write batch per native call. */
 export const LINUX_TUN_BATCH = MAX_BATCH;
 /** Read slots kept when traffic is light. */
 export const LINUX_TUN_MIN_SLOTS = 8;
-/** The MTU a new interface gets: 1420 leaves room for an outer IPv6 header and WireGuard's 32 bytes. */
-export const LINUX_TUN_DEFAULT_MTU = 1420;
 /** How often link state and MTU are checked. wireguard-go listens on netlink; a 1 s poll is enough. */
 const WATCH_INTERVAL_MS = 1000;
 
@@ -101,7 +99,7 @@ function openError(err: unknown, name: string): Error {
 }
 
 export interface LinuxTunOptions {
-  /** MTU to set on the interface (default LINUX_TUN_DEFAULT_MTU). */
+  /** MTU to set on the interface (default DEFAULT_MTU of tun.ts, 1420). */
   mtu?: number;
   /** TSO on read and GRO on write through IFF_VNET_HDR (default false); see `offloadActive`. */
   offload?: boolean;
@@ -183,7 +181,7 @@ export class LinuxTun implements Tun, VnetCounters {
    * @throws TunOpenError saying what to do (run as root, load tun, pick another name).
    */
   static create(name: string, options?: LinuxTunOptions): LinuxTun {
-    const mtu = options?.mtu ?? LINUX_TUN_DEFAULT_MTU;
+    const mtu = options?.mtu ?? DEFAULT_MTU;
     let q;
     let flags = 0;
     try {
