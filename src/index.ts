@@ -4,7 +4,7 @@
  */
 export { Device, type DeviceOptions, type DeviceEvents } from './device/device.js';
 export { UapiError, WgError, DeviceStateError, Errno } from './device/errors.js';
-export { parseConfig, formatConfig, configToUapi, ConfigError, type WgConfig, type PeerConfig, type InterfaceConfig } from './device/config.js';
+export { parseConfig, formatConfig, configToUapi, ConfigError, type WgConfig, type PeerConfig, type InterfaceConfig } from './config/wg-quick.js';
 export { FakeClock, systemClock, type Clock } from './base/clock.js';
 export { consoleLogger, type Logger } from './base/logger.js';
 export type { DropCounters } from './device/stats.js';

@@ -28,8 +28,8 @@ import { Sender } from './send.js';
 import { DropCounters } from './stats.js';
 import { PeerTimers, type TimerActions } from './timers.js';
 import { uapiGet, uapiSet } from './uapi.js';
-import { configToUapi, parseConfig, type WgConfig } from './config.js';
-import { resolveEndpoint } from './resolve.js';
+import { configToUapi, parseConfig, type WgConfig } from '../config/wg-quick.js';
+import { resolveEndpoint } from '../config/resolve.js';
 
 export interface DeviceOptions {
   tun: Tun;
