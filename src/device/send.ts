@@ -127,8 +127,10 @@ export class Sender {
       let buf = peer.unstage()!;
       const len = buf.end - buf.start;
       const padded = paddedLength(len, mtu);
-      if (buf.start < DATA_HEADER_LEN || buf.bytes.length - buf.start < padded + TAG_LEN) {
-        // A buffer from a foreign origin without our head/tailroom: copy it once into one of ours.
+      // The header goes in front of the window and padding + tag behind it, inside this buffer's own
+      // chunk [base, limit): a foreign origin may carve chunks anywhere in shared memory.
+      if (buf.start - buf.base < DATA_HEADER_LEN || buf.limit - buf.start < padded + TAG_LEN) {
+        // A buffer without that head/tailroom (a foreign origin's): copy it once into one of ours.
         const copy = dev.source.get(padded + TAG_LEN + DATA_HEADER_LEN);
         if (copy === null) {
           dev.drops.noBuffer++;
