@@ -26,6 +26,7 @@ import {
   E_AGAIN,
   E_INVAL,
   E_IO,
+  E_MSGSIZE,
   E_OPNOTSUPP,
   E_NETUNREACH,
   E_NOBUFS,
@@ -67,9 +68,14 @@ export const LINUX_BIND_MIN_SLOTS = 8;
  * MAX_DATAGRAM_BYTES, so the next ones fit: small-MTU tunnels keep small slots.
  */
 export const RECV_BYTES = SMALL_CHUNK_BYTES;
-/** UDP_SEGMENT limits: the kernel's UDP_MAX_SEGMENTS, and a super-datagram within one IP packet. */
+/** UDP_SEGMENT's limit on segments per send: the kernel's UDP_MAX_SEGMENTS (udp_send_skb: EINVAL past it). */
 const GSO_MAX_SEGMENTS = 64;
-const GSO_MAX_BYTES = 65_000;
+/**
+ * 65507 = 65535 - 20 - 8: the UDP payload one IPv4 packet can carry (a 16-bit total length, a
+ * 20-byte header without options, the 8-byte UDP header); a super-datagram must fit one IP packet
+ * before the kernel cuts it. IPv6 could carry 65527; one limit for both keeps runs alike.
+ */
+const GSO_MAX_BYTES = 65535 - 20 - 8;
 
 /**
  * End of the GSO run starting at j: windows of the same size as window j, then at most one shorter
@@ -84,6 +90,13 @@ function gsoRunEnd(sizes: Int32Array, j: number, m: number): number {
     k++;
   }
   if (k < m && k - j < GSO_MAX_SEGMENTS && sizes[k]! < seg && sizes[k]! > 0 && total + sizes[k]! <= GSO_MAX_BYTES) k++;
+  return k;
+}
+
+/** Where the next GSO run of two or more windows starts at or after j (m: none before the end). */
+function gsoRunStart(sizes: Int32Array, j: number, m: number): number {
+  let k = j;
+  while (k < m && gsoRunEnd(sizes, k, m) - k < 2) k++;
   return k;
 }
 
@@ -461,34 +474,53 @@ export class LinuxBind implements Bind {
     // The interface index pins the route; only an IPv6 link-local source needs it.
     const v6LinkLocal = family === 6 && ep.srcAddress[0] === 0xfe && (ep.srcAddress[1]! & 0xc0) === 0x80;
     let retried = false;
+    /** Windows before this go as plain datagrams: a GSO run the kernel refused for its own sake. */
+    let plainUntil = 0;
     let j = 0;
     while (j < m) {
       const src = ep.hasSrc ? ep.srcAddress : null;
       const ifindex = src !== null && v6LinkLocal ? ep.srcIfindex : 0;
       // Scatter-gather GSO (DESIGN.md "Scatter-gather TX"): a run of equal-sized packets (the last
-      // may be shorter) leaves as one sendmsg whose iovecs point at each packet in place.
-      const k = this.gso ? gsoRunEnd(w.sizes, j, m) : j + 1;
-      const segment = k - j >= 2 ? w.sizes[j]! : 0;
-      const end = segment > 0 ? k : m;
+      // may be shorter) leaves as one sendmsg whose iovecs point at each packet in place; windows
+      // that start no run go as plain datagrams up to where the next run starts.
+      let end = m;
+      let segment = 0;
+      if (j < plainUntil) {
+        end = plainUntil;
+      } else if (this.gso) {
+        const k = gsoRunEnd(w.sizes, j, m);
+        if (k - j >= 2) {
+          end = k;
+          segment = w.sizes[j]!;
+        } else {
+          end = gsoRunStart(w.sizes, k, m);
+        }
+      }
       const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, end, family, ep.addressBytes, ep.port, src, ifindex, segment);
       if (r > 0) {
         j += r;
         if (segment > 0) this.gsoSends++;
-      } else if (segment > 0 && (r === E_IO || r === E_INVAL || r === E_OPNOTSUPP)) {
-        // No UDP_SEGMENT here (an old kernel, a device without checksum offload): plain sendmmsg from now on.
-        this.gso = false;
       } else if (src !== null && !retried && (r === E_INVAL || r === E_ADDRNOTAVAIL || r === E_NETUNREACH)) {
-        // The sticky source is no longer usable: forget it and let the kernel route (once).
+        // The sticky source is no longer usable: forget it and let the kernel route (once). Tried
+        // before blaming GSO: a stale source fails a GSO send with the same EINVAL as a plain one.
         ep.setSrc(null);
         this.srcCleared++;
         retried = true;
+      } else if (segment > 0 && (r === E_IO || r === E_OPNOTSUPP)) {
+        // udp(7): EIO when the device cannot checksum for UDP_SEGMENT. Plain sendmmsg from now on,
+        // as wireguard-go does.
+        this.gso = false;
+      } else if (segment > 0 && (r === E_MSGSIZE || r === E_INVAL)) {
+        // This run alone: segments larger than the path MTU (EMSGSIZE; EINVAL on older kernels).
+        // Sent plain, the kernel fragments them as it does any datagram; GSO stays on for the rest.
+        plainUntil = end;
       } else if (r === E_AGAIN || r === E_NOBUFS) {
         this.sendDropped += m - j;
         break;
       } else {
         this.sendErrors++;
         this.lastSendErrno = -r;
-        j += segment > 0 ? k - j : 1;
+        j += segment > 0 ? end - j : 1;
       }
     }
     w.clear();
