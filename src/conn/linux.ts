@@ -55,7 +55,7 @@ import {
   type NativeBinding,
 } from '../native/index.js';
 import type { Bind, BindHandler, Endpoint } from './bind.js';
-import { UdpEndpoint, canonicalV6, parseEndpoint } from './endpoint.js';
+import { UdpEndpoint, parseEndpoint } from './endpoint.js';
 
 /** Datagrams per recvmmsg and per sendmmsg. */
 export const LINUX_BIND_BATCH = MAX_BATCH;
@@ -115,7 +115,7 @@ export class LinuxEndpoint extends UdpEndpoint {
   /** Next endpoint in the same intern bucket. */
   next: LinuxEndpoint | null;
 
-  constructor(address: string, port: number) {
+  constructor(address: string | Uint8Array, port: number) {
     super(address, port);
     this.srcAddress = new Uint8Array(this.family === 4 ? 4 : 16);
     this.hasSrc = false;
@@ -160,7 +160,7 @@ class EndpointInterner {
       const key = (((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) * 65536 + port;
       const ep = this.v4.get(key);
       if (ep !== undefined) return ep;
-      return this.add(this.v4, key, new LinuxEndpoint(`${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`, port));
+      return this.add(this.v4, key, new LinuxEndpoint(bytes.subarray(at, at + 4), port));
     }
     let h = 0;
     for (let i = 0; i < 16; i += 4) {
@@ -172,7 +172,7 @@ class EndpointInterner {
     for (let ep = head; ep !== null; ep = ep.next) {
       if (ep.port === port && sameBytes(ep.addressBytes, bytes, at)) return ep;
     }
-    const ep = new LinuxEndpoint(canonicalV6(bytes.subarray(at, at + 16)), port);
+    const ep = new LinuxEndpoint(bytes.subarray(at, at + 16), port);
     ep.next = head;
     return this.add(this.v6, key, ep);
   }

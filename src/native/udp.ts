@@ -4,7 +4,7 @@
  * syscall and the socket ("udp6 [::]:51820"). The data path (recvBatch, sendBatch) is called on the
  * binding directly; binding.ts describes its layouts.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseIp } from '../net/address.js';
 import { E_NOPROTOOPT, E_INVAL, NativeError } from './errno.js';
 import { requireNative } from './load.js';
 
@@ -14,29 +14,17 @@ export function socketLabel(family: 4 | 6, address: string | null, port: number)
   return family === 4 ? `udp4 ${a}:${port}` : `udp6 [${a}]:${port}`;
 }
 
-/** 4 or 16 bytes of a numeric address (an IPv6 %zone is dropped; v4-mapped tails are read). */
+/**
+ * 4 or 16 bytes of a numeric address of `family` (net/address.ts parseIp; an IPv6 %zone is dropped,
+ * a v4-mapped tail is read). @throws TypeError for anything else.
+ */
 export function addressBytes(family: 4 | 6, address: string): Uint8Array {
-  if (family === 4) {
-    if (!isIPv4(address)) throw new TypeError(`not an IPv4 address: ${JSON.stringify(address)}`);
-    return Uint8Array.from(address.split('.').map(Number));
+  const zone = family === 6 ? address.indexOf('%') : -1;
+  const ip = parseIp(zone < 0 ? address : address.slice(0, zone));
+  if (ip === null || ip.length !== (family === 4 ? 4 : 16)) {
+    throw new TypeError(`not an IPv${family} address: ${JSON.stringify(address)}`);
   }
-  const zone = address.indexOf('%');
-  const text = zone < 0 ? address : address.slice(0, zone);
-  if (!isIPv6(text)) throw new TypeError(`not an IPv6 address: ${JSON.stringify(address)}`);
-  // WHATWG URL canonicalises IPv6 hosts (lower case, dotted tails as hex words), leaving only the
-  // "::" run to expand.
-  const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
-  const gap = host.indexOf('::');
-  const head = gap < 0 ? host.split(':') : host.slice(0, gap).split(':').filter((w) => w !== '');
-  const tail = gap < 0 ? [] : host.slice(gap + 2).split(':').filter((w) => w !== '');
-  const words = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const w = parseInt(words[i]!, 16);
-    out[2 * i] = w >>> 8;
-    out[2 * i + 1] = w & 0xff;
-  }
-  return out;
+  return ip;
 }
 
 /**
