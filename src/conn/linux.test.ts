@@ -273,6 +273,22 @@ test('backpressure: an exhausted Source stops reading; resume() delivers the res
   assert.equal(poolA.outstanding + poolB.outstanding, 0);
 });
 
+test('read slots the kernel did not fill are kept for the next read, and given back on close', { skip }, async () => {
+  const poolA = new TieredPool();
+  const poolB = new TieredPool();
+  const { a, b, ib, pb } = await pair(poolA, poolB);
+  try {
+    sendBatch(a, poolA, a.parseEndpoint(`127.0.0.1:${pb}`), 5, 7);
+    await waitFor('5 datagrams', () => ib.data.length >= 5);
+    // The first read took 8 slots and filled 5 (handed on and released by the inbox): 3 stay held.
+    assert.equal(poolB.outstanding, 3);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+});
+
 test('pause() stops delivery until resume()', { skip }, async () => {
   const pool = new TieredPool();
   const { a, b, ib, pb } = await pair(pool, pool);

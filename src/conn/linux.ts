@@ -4,9 +4,8 @@
  * sendmmsg, up to LINUX_BIND_BATCH datagrams per syscall, straight into and out of pool buffers.
  *
  * - Receiving: a uv_poll per socket; when readable, one recvmmsg into read slots taken from the
- *   Source (allocation at the edge, RECV_BYTES each). Slots not filled are kept for the next read,
- *   as many as twice the last batch (LINUX_BIND_MIN_SLOTS..LINUX_BIND_BATCH). A Source that
- *   returns null stops reading until resume().
+ *   Source (allocation at the edge, RECV_BYTES each), held between reads as buffer/read-slots.ts
+ *   describes. A Source that returns null stops reading until resume().
  * - Endpoints: one LinuxEndpoint per source address and port, interned by their bytes (no string
  *   per datagram), the same object parseEndpoint returns. Each carries a sticky source address: the
  *   local address the peer last reached us at (IP_PKTINFO / IPV6_PKTINFO), and replies leave from
@@ -21,6 +20,7 @@
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 import { MAX_DATAGRAM_BYTES, SMALL_CHUNK_BYTES } from '../buffer/constants.js';
+import { ReadSlots } from '../buffer/read-slots.js';
 import {
   E_ADDRNOTAVAIL,
   E_AGAIN,
@@ -59,8 +59,6 @@ import { UdpEndpoint, parseEndpoint } from './endpoint.js';
 
 /** Datagrams per recvmmsg and per sendmmsg. */
 export const LINUX_BIND_BATCH = MAX_BATCH;
-/** Read slots kept per socket when traffic is light. */
-export const LINUX_BIND_MIN_SLOTS = 8;
 /**
  * Bytes asked of the Source per read slot at first: one chunk of the small tier, which holds any
  * datagram of a peer whose MTU is up to ~2000 bytes. The first datagram that arrives truncated (a
@@ -208,10 +206,7 @@ class Socket {
   readonly port: number;
   readonly label: string;
   poll: FdPoll | null;
-  /** Read slots: slots[0, held) hold buffers not yet read into. */
-  readonly slots: (PacketBuffer | null)[];
-  held: number;
-  target: number;
+  readonly slots: ReadSlots;
   starved: boolean;
   /** Size asked for each read slot; grows to MAX_DATAGRAM_BYTES after a truncated read. */
   slotBytes: number;
@@ -222,20 +217,9 @@ class Socket {
     this.port = port;
     this.label = label;
     this.poll = null;
-    this.slots = new Array<PacketBuffer | null>(LINUX_BIND_BATCH).fill(null);
-    this.held = 0;
-    this.target = LINUX_BIND_MIN_SLOTS;
+    this.slots = new ReadSlots(LINUX_BIND_BATCH);
     this.starved = false;
     this.slotBytes = RECV_BYTES;
-  }
-
-  /** Releases held slots past `keep`. */
-  trim(keep: number): void {
-    while (this.held > keep) {
-      const i = --this.held;
-      this.slots[i]!.release();
-      this.slots[i] = null;
-    }
   }
 }
 
@@ -383,21 +367,15 @@ export class LinuxBind implements Bind {
   }
 
   private receive(sock: Socket): void {
-    const slots = sock.slots;
-    const source = this.source!;
-    let held = sock.held;
-    while (held < sock.target) {
-      const buf = source.get(sock.slotBytes);
-      if (buf === null) break;
-      slots[held++] = buf;
-    }
-    sock.held = held;
+    // Slots smaller than slotBytes (it grew after a truncated read) go back here first.
+    const held = sock.slots.fill(this.source!, sock.slotBytes);
     if (held === 0) {
       this.starvedReads++;
       sock.starved = true;
       sock.poll!.stop();
       return;
     }
+    const slots = sock.slots.slots;
     const reads = this.reads;
     for (let i = 0; i < held; i++) {
       const buf = slots[i]!;
@@ -431,17 +409,7 @@ export class LinuxBind implements Bind {
       eps[count] = ep;
       count++;
     }
-    let rest = held - n;
-    if (rest > 0 && slots[n]!.limit - slots[n]!.start < sock.slotBytes) {
-      // Slot size just grew: the unread small slots go back; the next read takes big ones.
-      for (let i = n; i < held; i++) slots[i]!.release();
-      rest = 0;
-    }
-    for (let i = 0; i < rest; i++) slots[i] = slots[n + i]!;
-    for (let i = rest; i < held; i++) slots[i] = null;
-    sock.held = rest;
-    sock.target = Math.min(LINUX_BIND_BATCH, Math.max(LINUX_BIND_MIN_SLOTS, 2 * n));
-    sock.trim(sock.target);
+    sock.slots.taken(n);
     if (count > 0) this.handler!.onDatagrams(out, eps, count);
   }
 
@@ -572,7 +540,7 @@ export class LinuxBind implements Bind {
       sock.poll?.close();
       sock.poll = null;
       closeFd(sock.fd);
-      sock.trim(0);
+      sock.slots.release(0);
     }
     this.sock4 = this.sock6 = null;
   }
