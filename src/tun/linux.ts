@@ -16,8 +16,10 @@
  *   its state is read in the namespace it is in now (TUNGETDEVNETNS): `ip link set up` there brings
  *   the device up here. Where the kernel or our privileges cannot reach into that namespace, a moved
  *   interface keeps reading and writing but reports no link state until it comes back.
- * - Offloads (option `offload`, off until measured): IFF_VNET_HDR and TUNSETOFFLOAD as wireguard-go;
- *   reads split TSO super-packets, writes coalesce TCP runs (offload-linux.ts); `offloadActive` says.
+ * - Offloads (option `offload`): IFF_VNET_HDR and TUNSETOFFLOAD as wireguard-go; reads split TSO
+ *   super-packets, writes coalesce TCP runs (offload-linux.ts, with the measurements). Off unless
+ *   asked for; the daemon asks (WGTS_TUN_OFFLOAD=0 says no). `offloadActive` says whether the kernel
+ *   took them.
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 import { HEADROOM_BYTES, TAILROOM_BYTES } from '../buffer/constants.js';
