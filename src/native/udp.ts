@@ -1,11 +1,11 @@
 /**
  * UDP sockets through the shim, control path: create and bind (v6-only for IPv6, PKTINFO on), the
- * bound port, SO_MARK, socket buffers, UDP_GRO. Each turns -errno into a NativeError naming the
+ * bound port, SO_MARK, socket buffers. Each turns -errno into a NativeError naming the
  * syscall and the socket ("udp6 [::]:51820"). The data path (recvBatch, sendBatch) is called on the
  * binding directly; binding.ts describes its layouts.
  */
 import { parseIp } from '../net/address.js';
-import { E_NOPROTOOPT, E_INVAL, NativeError } from './errno.js';
+import { NativeError } from './errno.js';
 import { requireNative } from './load.js';
 
 /** "udp4 0.0.0.0:51820", "udp6 [::1]:0": how a socket is named in errors. */
@@ -64,10 +64,3 @@ export function setSocketBuffers(fd: number, recvBytes: number, sendBytes: numbe
   if (r < 0) throw new NativeError(r, 'setsockopt(SO_RCVBUF/SO_SNDBUF)', label);
 }
 
-/** UDP_GRO on or off; false where the kernel has none (before Linux 5.0). @throws NativeError otherwise. */
-export function setSocketGro(fd: number, on: boolean, label: string): boolean {
-  const r = requireNative('the Linux bind').sockSetGro(fd, on);
-  if (r === E_NOPROTOOPT || r === E_INVAL) return false;
-  if (r < 0) throw new NativeError(r, 'setsockopt(UDP_GRO)', label);
-  return true;
-}
