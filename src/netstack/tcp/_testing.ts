@@ -13,6 +13,7 @@ import { TimerWheel } from '../timer-wheel.js';
 import type { IpFamily, IpInfo, IpOutput } from '../transport.js';
 import { Tcp, type TcpOptions } from './tcp.js';
 import { TcpSecrets } from './secrets.js';
+import { Segment, finishChecksum, parseSegment, pseudoHeaderBase, writeHeader } from './header.js';
 
 /** Room a real IP layer keeps in front of the transport header (IPv6's 40 bytes). */
 const IP_HEADER_ROOM = 40;
@@ -261,5 +262,100 @@ export class Link {
     }
     this.wheel.close();
     return this.pool.outstanding;
+  }
+}
+
+/** A segment as a scripted peer writes it or reads it off the wire. */
+export interface RawSegment {
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  window: number;
+  data: Uint8Array;
+  mss?: number;
+  wscale?: number;
+  sackPermitted?: boolean;
+  /** [TSval, TSecr] */
+  ts?: [number, number];
+  sack?: [number, number][];
+}
+
+/**
+ * A scripted peer at 10.0.0.2 / fd00::2 facing the real stack `tcpA` of a Link: it records every
+ * segment the stack sends and injects hand-written ones (checksummed, in pool buffers).
+ */
+export class RawPeer {
+  readonly link: Link;
+  readonly out: RawSegment[] = [];
+  private readonly seg = new Segment();
+
+  constructor(options: LinkOptions = {}) {
+    this.link = new Link(options);
+    this.link.b.tcp = null;
+    this.link.a.tap = (b) => this.out.push(this.parse(b));
+  }
+
+  get tcp(): Tcp {
+    return this.link.tcpA;
+  }
+
+  /** Segments sent since the last take(), oldest first. */
+  take(): RawSegment[] {
+    return this.out.splice(0);
+  }
+
+  inject(s: Partial<RawSegment> & { srcPort: number; dstPort: number }, family: IpFamily = 4): void {
+    const opts: number[] = [];
+    if (s.mss !== undefined) opts.push(2, 4, s.mss >>> 8, s.mss & 0xff);
+    if (s.wscale !== undefined) opts.push(1, 3, 3, s.wscale);
+    if (s.sackPermitted) opts.push(1, 1, 4, 2);
+    if (s.ts !== undefined) {
+      const [v, e] = s.ts;
+      opts.push(1, 1, 8, 10, v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff, e >>> 24, (e >>> 16) & 0xff, (e >>> 8) & 0xff, e & 0xff);
+    }
+    if (s.sack !== undefined && s.sack.length > 0) {
+      opts.push(1, 1, 5, 2 + 8 * s.sack.length);
+      for (const [l, r] of s.sack) opts.push(l >>> 24, (l >>> 16) & 0xff, (l >>> 8) & 0xff, l & 0xff, r >>> 24, (r >>> 16) & 0xff, (r >>> 8) & 0xff, r & 0xff);
+    }
+    while (opts.length % 4 !== 0) opts.push(0);
+    const data = s.data ?? new Uint8Array(0);
+    const hdr = 20 + opts.length;
+    const buf = this.link.pool.get(HEADROOM_BYTES + IP_HEADER_ROOM + hdr + data.length + TAILROOM_BYTES)!;
+    buf.start += IP_HEADER_ROOM;
+    const b = buf.bytes;
+    const at = buf.start;
+    writeHeader(b, at, s.srcPort, s.dstPort, (s.seq ?? 0) >>> 0, (s.ack ?? 0) >>> 0, s.flags ?? 0x10, s.window ?? 65535, hdr);
+    for (let i = 0; i < opts.length; i++) b[at + 20 + i] = opts[i]!;
+    b.set(data, at + hdr);
+    buf.end = at + hdr + data.length;
+    const src = family === 4 ? this.link.b.address : this.link.b.address6;
+    const dst = family === 4 ? this.link.a.address : this.link.a.address6;
+    finishChecksum(b, at, buf.end, pseudoHeaderBase(src, dst, 6));
+    this.link.tcpA.receive(buf, { family, src, dst, ttl: 64, tos: 0 });
+  }
+
+  private parse(b: Uint8Array): RawSegment {
+    const seg = this.seg;
+    parseSegment(seg, b, 0, b.length);
+    const out: RawSegment = {
+      srcPort: seg.srcPort,
+      dstPort: seg.dstPort,
+      seq: seg.seq,
+      ack: seg.ack,
+      flags: seg.flags,
+      window: seg.window,
+      data: b.slice(seg.dataAt, seg.dataEnd),
+    };
+    if (seg.mss > 0) out.mss = seg.mss;
+    if (seg.wscale >= 0) out.wscale = seg.wscale;
+    if (seg.sackPermitted) out.sackPermitted = true;
+    if (seg.hasTimestamp) out.ts = [seg.tsVal, seg.tsEcr];
+    if (seg.sackCount > 0) {
+      out.sack = [];
+      for (let i = 0; i < seg.sackCount; i++) out.sack.push([seg.sack[2 * i]!, seg.sack[2 * i + 1]!]);
+    }
+    return out;
   }
 }

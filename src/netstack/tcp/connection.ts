@@ -437,6 +437,12 @@ export class Connection implements SenderHost, SegmentSource {
         return;
       }
     }
+    // The peer's SYN again in SYN-RECEIVED: our SYN-ACK was lost; send it again (Linux's tcp_check_req).
+    if (this.state === State.SYN_RECEIVED && !this.active && (flags & (SYN | ACK | RST)) === SYN && seg.seq === rcv.irs) {
+      this.snd.records.markLost(this.snd.records.at(0));
+      this.snd.output(now);
+      return;
+    }
     // First: is the segment acceptable (RFC 9293 §3.10.7.4, the four cases)?
     const len = seg.seqLength;
     let wnd = (rcv.advRight - rcv.nxt) | 0;
@@ -475,12 +481,6 @@ export class Connection implements SenderHost, SegmentSource {
     }
     // Fourth: SYN in a synchronized state (RFC 5961 §4).
     if (flags & SYN) {
-      if (this.state === State.SYN_RECEIVED && !this.active && seq === rcv.irs) {
-        // The peer's SYN again: our SYN-ACK was lost; send it again.
-        this.snd.records.markLost(this.snd.records.at(0));
-        this.snd.output(now);
-        return;
-      }
       this.challengeAck(now);
       return;
     }
@@ -796,7 +796,8 @@ export class Connection implements SenderHost, SegmentSource {
   /** The reader consumed what it held: the window may open (Node's _read). */
   readerDrained(): void {
     const now = this.host.wheel.now();
-    if (this.rcv.onPulled(0, 0, now) && isSynchronized(this.state) && this.state !== State.TIME_WAIT) {
+    const held = this.handler !== null ? this.handler.heldBytes() : 0;
+    if (this.rcv.onPulled(0, held, now) && isSynchronized(this.state) && this.state !== State.TIME_WAIT) {
       this.rcv.ackNow = true;
       this.host.markDirty(this);
     }

@@ -53,7 +53,7 @@ export class Receiver {
   /** RFC 7323 §4.3: the ACK number last sent (Last.ACK.sent). */
   lastAckSent: number;
   // Dynamic right-sizing.
-  /** Bytes the reader has taken in total; at the start of the current measurement. */
+  /** Bytes the reader has pulled in total; consumed at the start of the current measurement. */
   pulled: number;
   private spacePulled: number;
   private spaceTime: number;
@@ -129,8 +129,10 @@ export class Receiver {
     let free = this.bufLimit - held;
     if (free < 0) free = 0;
     const shift = this.wscale;
-    // Round down to what the scaled field can say.
+    // Round down to what the scaled field can say, and no more than it can say.
     free = Math.floor(free / 2 ** shift) * 2 ** shift;
+    const most = 0xffff * 2 ** shift;
+    if (free > most) free = most;
     let cur = (this.advRight - this.nxt) | 0;
     if (cur < 0) cur = 0; // a FIN consumed at the right edge
     if (free <= cur) return cur;
@@ -245,7 +247,9 @@ export class Receiver {
    */
   onPulled(n: number, userHeld: number, now: number): boolean {
     this.pulled += n;
-    this.adjustSpace(now);
+    // What the reader consumed: pulled into the stream and taken out of it (Linux counts bytes
+    // copied to the user; the stream's own buffer is still the socket's).
+    this.adjustSpace(now, this.pulled - userHeld);
     const cur = (this.advRight - this.nxt) | 0;
     if (2 * cur > this.bufLimit) return false;
     const w = this.window(userHeld);
@@ -274,10 +278,10 @@ export class Receiver {
   }
 
   /** Dynamic right-sizing: once per receiver RTT, grow the buffer to 4x what the reader took. */
-  private adjustSpace(now: number): void {
+  private adjustSpace(now: number, consumed: number): void {
     if (this.rtt === 0 || now - this.spaceTime < this.rtt) return;
-    const copied = this.pulled - this.spacePulled;
-    this.spacePulled = this.pulled;
+    const copied = consumed - this.spacePulled;
+    this.spacePulled = consumed;
     this.spaceTime = now;
     const want = Math.min(4 * copied, this.bufMax);
     if (want > this.bufLimit) this.bufLimit = want;

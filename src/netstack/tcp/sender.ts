@@ -125,6 +125,7 @@ export class Sender implements DeliveryObserver {
   // Karn's sample for the ACK being processed: the newest segment sent once (-1: none).
   private sampleXmit: number;
   private inCumAck: boolean;
+  private synTimedOut: boolean;
   // Counters.
   retransmits: number;
   rtoCount: number;
@@ -170,6 +171,7 @@ export class Sender implements DeliveryObserver {
     this.rtxKind = RtxKind.NONE;
     this.sampleXmit = -1;
     this.inCumAck = false;
+    this.synTimedOut = false;
     this.retransmits = 0;
     this.rtoCount = 0;
     this.fastRecoveries = 0;
@@ -366,11 +368,10 @@ export class Sender implements DeliveryObserver {
     let deadline = now + rto;
     let kind = RtxKind.RTO;
     if (this.tlpEligible()) {
+      // RFC 8985 §7.2: the probe fires no later than the RTO would (and then instead of it).
       const pto = this.pto();
-      if (pto < rto) {
-        deadline = now + pto;
-        kind = RtxKind.TLP;
-      }
+      deadline = now + (pto < rto ? pto : rto);
+      kind = RtxKind.TLP;
     }
     this.rtxKind = kind;
     this.host.armRtx(kind, deadline);
@@ -428,7 +429,6 @@ export class Sender implements DeliveryObserver {
       return;
     }
     const head = r.at(0);
-    if (r.flags[head]! & SYN_FLAG) this.rtt.synTimedOut(SYN_FALLBACK_RTO_MS);
     // RFC 2018 §8: SACKed data at SND.UNA after an RTO means the receiver reneged.
     r.markAllLost((r.flags[head]! & SACKED) !== 0);
     if (this.caState !== CaState.LOSS) this.cc.onRto(r.out, now);
@@ -484,6 +484,7 @@ export class Sender implements DeliveryObserver {
   /** RFC 8985 §6.3: the reorder window of a held-back segment ran out. */
   private onReorderTimeout(now: number): void {
     this.detectLoss(now);
+    if (this.caState === CaState.OPEN && this.records.lost > 0) this.enterRecovery(now);
     this.output(now);
     if (this.rtxKind === RtxKind.NONE && this.records.count > 0) this.armRto(now);
   }
@@ -577,6 +578,8 @@ export class Sender implements DeliveryObserver {
       }
       this.una = ack;
       if (seqLt(this.nxt, ack)) this.nxt = ack;
+      // RFC 6298 §5.7: a SYN that timed out and gave no sample leaves data a 3 s RTO.
+      if (prevUna === this.iss && this.rtt.backoff > 0) this.synTimedOut = true;
       this.rtt.resetBackoff();
       this.probes = 0;
       if (r.count === 0) r.shrink();
@@ -590,6 +593,10 @@ export class Sender implements DeliveryObserver {
         const perRtt = this.host.tsOk ? Math.ceil(r.out / (2 * this.host.segmentPayload())) : 1;
         this.rtt.sample(sample, now, perRtt);
       }
+    }
+    if (this.synTimedOut) {
+      this.synTimedOut = false;
+      this.rtt.synTimedOut(SYN_FALLBACK_RTO_MS);
     }
     // Duplicate ACKs (RFC 5681 §2) for peers without SACK: NewReno (RFC 6582).
     const isDup = acked === 0 && ack === prevUna && seg.dataLength === 0 && !windowChanged && r.count > 0;
