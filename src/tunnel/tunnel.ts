@@ -2,8 +2,10 @@
  * Tunnel: sockets through WireGuard without root (DESIGN.md "The netstack"; issue 8 point 2). One
  * wg-quick configuration makes a Device whose Tun is a NetStack holding the interface's `Address =`
  * list, a bind (the native batched one when the shim loaded, node:dgram otherwise, or one given), and
- * a resolver for the interface's `DNS =`. What a program gets is in Node's shapes: dgram-like UDP
- * sockets from createSocket(), lookup() through the tunnel's DNS, stats(), and close().
+ * a resolver for the interface's `DNS =`. What a program gets is in Node's shapes: net.Socket-like
+ * connections from connect(), net.Server-like servers from createServer() on the tunnel's addresses,
+ * dgram-like UDP sockets from createSocket(), http/https agents and an undici dispatcher for fetch,
+ * lookup() through the tunnel's DNS, stats(), and close().
  *
  * wg-quick keys a Tunnel acts on: Address (required: the stack's addresses), MTU (default 1420), DNS
  * (servers and search domains, used by lookup()), ListenPort, PrivateKey, FwMark and the peers (the
@@ -18,6 +20,14 @@ import { defaultBind } from '../conn/default.js';
 import { formatIp, parseIp } from '../net/address.js';
 import { NetStack } from '../netstack/stack.js';
 import type { UdpSocket, UdpSocketType, RemoteInfo } from '../netstack/udp-socket.js';
+import type { LookupFunction } from 'node:net';
+import { TimerWheel } from '../netstack/timer-wheel.js';
+import { Tcp, type TcpOptions, type TcpStats } from '../netstack/tcp/tcp.js';
+import { TcpSocket, type TcpConnectOptions, type TcpSocketOptions } from '../netstack/tcp-socket.js';
+import { TcpServer, type TcpServerOptions } from '../netstack/tcp-server.js';
+import { TunnelHttpAgent, TunnelHttpsAgent, tunnelDispatcher, type TunnelDispatcherOptions } from './http.js';
+import type { Dispatcher } from 'undici';
+import { queryOverTcp } from './dns-tcp.js';
 import { ConfigError, parseConfig, type WgConfig } from '../device/config.js';
 import { Device } from '../device/device.js';
 import { lookupAddresses, type LookupOptions } from './lookup.js';
@@ -35,7 +45,12 @@ export interface TunnelOptions {
   hosts?: Readonly<Record<string, string | readonly string[]>>;
   /** DNS through the tunnel: per-try timeout and rounds over the servers. */
   dns?: { timeoutMs?: number; attempts?: number };
+  /** TCP: congestion control ('cubic' or 'newreno'), buffer bounds, connection limits. */
+  tcp?: Omit<TcpOptions, 'wheel' | 'secrets'>;
 }
+
+/** tunnel.connect's options: net.connect's, with host names resolved through the tunnel. */
+export type TunnelConnectOptions = TcpConnectOptions & TcpSocketOptions;
 
 export interface TunnelPeerStats {
   publicKey: string;
@@ -54,6 +69,7 @@ export interface TunnelStats {
   device: Record<string, number>;
   pool: { outstanding: number; peakOutstanding: number; slabs: number; reservedBytes: number };
   udpSockets: number;
+  tcp: TcpStats;
 }
 
 export type { LookupOptions };
@@ -65,17 +81,38 @@ export class Tunnel {
   readonly netstack: NetStack;
   /** The configuration the tunnel was opened with. */
   readonly config: WgConfig;
-  private readonly resolver: DnsResolver | null;
+  /** TCP over the netstack, and the one timer wheel its connections share. */
+  readonly tcp: Tcp;
+  private readonly wheel: TimerWheel;
+  private resolver: DnsResolver | null = null;
   private readonly hosts: Map<string, string[]>;
-  private readonly udpSockets = new Set<UdpSocket>();
+  private readonly tcpSockets = new Set<TcpSocket>();
+  private readonly servers = new Set<TcpServer>();
+  private readonly dispatchers: Dispatcher[] = [];
+  private httpAgentValue: TunnelHttpAgent | null = null;
+  private httpsAgentValue: TunnelHttpsAgent | null = null;
+  private dispatcherValue: Dispatcher | null = null;
   private closing: Promise<void> | null = null;
+  /** Node's lookup-function shape over lookup(), for sockets and agents that take one. */
+  readonly lookupFunction: LookupFunction;
 
-  private constructor(device: Device, netstack: NetStack, config: WgConfig, resolver: DnsResolver | null, hosts: Map<string, string[]>) {
+  private constructor(device: Device, netstack: NetStack, wheel: TimerWheel, tcp: Tcp, config: WgConfig, hosts: Map<string, string[]>) {
     this.device = device;
     this.netstack = netstack;
+    this.wheel = wheel;
+    this.tcp = tcp;
     this.config = config;
-    this.resolver = resolver;
     this.hosts = hosts;
+    this.lookupFunction = (hostname, options, callback) => {
+      const family = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
+      this.lookup(hostname, { family }).then(
+        (list) => {
+          if (options.all === true) callback(null, list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+          else callback(null, list[0]!, list[0]!.includes(':') ? 6 : 4);
+        },
+        (err: NodeJS.ErrnoException) => callback(err, '', 0),
+      );
+    };
   }
 
   /**
@@ -91,29 +128,31 @@ export class Tunnel {
     const logger = options.logger ?? silentLogger;
     const clock = options.clock ?? systemClock;
     const netstack = new NetStack({ addresses: cfg.interface.addresses, mtu: cfg.interface.mtu, clock, logger, name: 'tunnel' });
+    const wheel = new TimerWheel(clock);
+    const tcp = new Tcp(netstack, { ...options.tcp, wheel });
+    netstack.register(tcp);
     const device = new Device({ tun: netstack, bind: options.bind ?? defaultBind(logger), pool: options.pool ?? new TieredPool(), logger, clock });
     try {
       await device.configure(cfg);
       await device.up();
     } catch (err) {
       await device.close();
+      wheel.close();
       throw err;
     }
+    const tunnel = new Tunnel(device, netstack, wheel, tcp, cfg, hostTable(options.hosts ?? {}));
     const servers = cfg.interface.dns.filter((d) => parseIp(d) !== null);
-    const search = cfg.interface.dns.filter((d) => parseIp(d) === null);
-    let tunnel: Tunnel | null = null;
-    const resolver =
-      servers.length === 0
-        ? null
-        : new DnsResolver({
-            servers,
-            search,
-            udp: (type) => tunnel!.createSocket(type),
-            clock,
-            timeoutMs: options.dns?.timeoutMs,
-            attempts: options.dns?.attempts,
-          });
-    tunnel = new Tunnel(device, netstack, cfg, resolver, hostTable(options.hosts ?? {}));
+    if (servers.length > 0) {
+      tunnel.resolver = new DnsResolver({
+        servers,
+        search: cfg.interface.dns.filter((d) => parseIp(d) === null),
+        udp: (type) => tunnel.createSocket(type),
+        tcp: (server, query, timeoutMs) => queryOverTcp(tunnel.connect({ port: 53, host: server }), query, timeoutMs),
+        clock,
+        timeoutMs: options.dns?.timeoutMs,
+        attempts: options.dns?.attempts,
+      });
+    }
     return tunnel;
   }
 
@@ -134,9 +173,64 @@ export class Tunnel {
       lookup: async (host, family) => (await this.lookup(host, { family }))[0]!,
     });
     if (listener !== undefined) sock.on('message', listener);
-    this.udpSockets.add(sock);
-    sock.once('close', () => this.udpSockets.delete(sock));
     return sock;
+  }
+
+  /**
+   * A TCP connection through the tunnel, as net.connect makes one: connect(port, host?, listener?) or
+   * connect({ port, host, localAddress?, localPort?, family?, noDelay?, keepAlive?, timeout? },
+   * listener?). Host names resolve through lookup(). Nagle is off unless noDelay is false.
+   */
+  connect(options: TunnelConnectOptions | number, host?: string | (() => void), listener?: () => void): TcpSocket {
+    this.checkOpen();
+    const opts: TunnelConnectOptions = typeof options === 'number' ? { port: options, host: typeof host === 'string' ? host : undefined } : options;
+    const cb = typeof host === 'function' ? host : listener;
+    const sock = new TcpSocket(this.tcp, opts);
+    this.track(sock);
+    sock.connect({ ...opts, lookup: opts.lookup ?? this.lookupFunction }, cb);
+    return sock;
+  }
+
+  /**
+   * A TCP server on the tunnel's addresses, as net.createServer makes one; listen(port, host?) takes
+   * '::' or nothing for every address of both families, '0.0.0.0' for IPv4 only, or one address.
+   */
+  createServer(options?: TcpServerOptions | ((socket: TcpSocket) => void), listener?: (socket: TcpSocket) => void): TcpServer {
+    this.checkOpen();
+    const server = new TcpServer(this.tcp, options ?? {}, listener);
+    this.servers.add(server);
+    server.on('connection', (s: TcpSocket) => this.track(s));
+    server.once('close', () => this.servers.delete(server));
+    return server;
+  }
+
+  /** An http.Agent whose connections go through the tunnel: http.get(url, { agent: tunnel.httpAgent }). */
+  get httpAgent(): TunnelHttpAgent {
+    this.checkOpen();
+    this.httpAgentValue ??= new TunnelHttpAgent(this);
+    return this.httpAgentValue;
+  }
+
+  /** An https.Agent whose TLS runs over connections through the tunnel. */
+  get httpsAgent(): TunnelHttpsAgent {
+    this.checkOpen();
+    this.httpsAgentValue ??= new TunnelHttpsAgent(this);
+    return this.httpsAgentValue;
+  }
+
+  /** An undici Dispatcher through the tunnel: fetch(url, { dispatcher: tunnel.dispatcher }). */
+  get dispatcher(): Dispatcher {
+    this.checkOpen();
+    this.dispatcherValue ??= this.createDispatcher();
+    return this.dispatcherValue;
+  }
+
+  /** A dispatcher with its own TLS options (a private CA, say) or undici Agent options. */
+  createDispatcher(options: TunnelDispatcherOptions = {}): Dispatcher {
+    this.checkOpen();
+    const d = tunnelDispatcher(this, options);
+    this.dispatchers.push(d);
+    return d;
   }
 
   /**
@@ -168,6 +262,7 @@ export class Tunnel {
       device: this.device.drops.snapshot(),
       pool: { outstanding: pool.outstanding, peakOutstanding: pool.peakOutstanding, slabs: pool.slabs, reservedBytes: pool.reservedBytes },
       udpSockets: this.netstack.udp.size,
+      tcp: this.tcp.stats(),
     };
   }
 
@@ -186,9 +281,22 @@ export class Tunnel {
 
   private async shutdown(): Promise<void> {
     this.resolver?.close();
-    await this.device.close(); // closes the netstack, which closes its sockets
+    this.httpAgentValue?.destroy();
+    this.httpsAgentValue?.destroy();
+    await Promise.all(this.dispatchers.map((d) => d.destroy().catch(() => {})));
+    // Our own sockets end quietly (no 'error' for a program that did not listen for one); what is left
+    // in the stack (TIME-WAIT, half-open) is released when the device closes the netstack.
+    for (const s of this.servers) s.close();
+    for (const s of this.tcpSockets) s.destroy();
+    await this.device.close(); // closes the netstack, which closes its UDP sockets
+    this.wheel.close();
     // Sockets emit 'close' on the next tick; let them, so a caller sees them closed once we resolve.
     await new Promise<void>((r) => setImmediate(r));
+  }
+
+  private track(s: TcpSocket): void {
+    this.tcpSockets.add(s);
+    s.once('close', () => this.tcpSockets.delete(s));
   }
 
   private checkOpen(): void {
