@@ -12,7 +12,7 @@ const examples = readdirSync(root + 'examples').filter((f) => f.endsWith('.mjs')
 
 /** What each example prints when it worked. */
 const EXPECTED: Record<string, RegExp[]> = {
-  'tunnel.mjs': [/A got: hello through the tunnel from 10\.0\.0\.2:7/, /"lastHandshake":[1-9]/],
+  'tunnel.mjs': [/A fetched: hello 10\.0\.0\.1, you asked for \/hi/, /A read \d+ bytes from 10\.0\.0\.2:80/, /A got: hello through the tunnel from 10\.0\.0\.2:7/, /"lastHandshake":[1-9]/],
   'two-devices.mjs': [/B received: hello through the tunnel/, /A: handshake with /],
 };
 
