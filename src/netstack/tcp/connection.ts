@@ -279,6 +279,8 @@ export class Connection implements SenderHost, SegmentSource {
     if (this.tsOk) this.tsRecent = seg.tsVal;
     this.tsRecentAt = now;
     this.rcv.init((seg.seq - 1) >>> 0, now);
+    // The cookie's SYN-ACK advertised the initial window, unscaled: take it as advertised.
+    this.rcv.ackSent(Math.min(this.rcv.window(0), 0xffff));
     this.snd.init(iss);
     this.snd.una = (iss + 1) >>> 0;
     this.snd.nxt = this.snd.una;

@@ -19,6 +19,26 @@ function pattern(n: number): Buffer {
   return b;
 }
 
+/** Write `data` in 64 KiB chunks honouring backpressure ('drain'), then end. */
+function writeAll(s: TcpSocket, data: Buffer): { heldBack: boolean } {
+  const state = { heldBack: false };
+  let off = 0;
+  const pump = (): void => {
+    while (off < data.length) {
+      const chunk = data.subarray(off, off + 65536);
+      off += chunk.length;
+      if (!s.write(chunk)) {
+        state.heldBack = true;
+        s.once('drain', pump);
+        return;
+      }
+    }
+    s.end();
+  };
+  pump();
+  return state;
+}
+
 /** A server socket on B and a connected client on A. */
 async function pair(link: Link, serverOptions: { pauseOnConnect?: boolean; allowHalfOpen?: boolean } = {}): Promise<{ client: TcpSocket; server: TcpSocket; srv: TcpServer }> {
   let server: TcpSocket | null = null;
@@ -49,26 +69,12 @@ test('zero window: a reader that stops closes the window; the sender probes with
   const link = new Link({ tcpB: { recvBufferMax: RECV_MAX } });
   const { client, server, srv } = await pair(link, { pauseOnConnect: true });
   const data = pattern(2_000_000);
-  let writeFalse = false;
-  let off = 0;
-  const pump = (): void => {
-    while (off < data.length) {
-      const chunk = data.subarray(off, off + 65536);
-      off += chunk.length;
-      if (!client.write(chunk)) {
-        writeFalse = true;
-        client.once('drain', pump);
-        return;
-      }
-    }
-    client.end();
-  };
-  pump();
+  const w = writeAll(client, data);
   const fromB = watchWindows(link, 'b');
   const fromA = watchWindows(link, 'a');
   // Let the window fill and close; then 20 s of persist.
   await link.run(() => false, 20_000, 5);
-  assert.ok(writeFalse, 'write() returned false: the sender is held back');
+  assert.ok(w.heldBack, 'write() returned false: the sender is held back');
   assert.ok(fromB.windows.includes(0), 'the receiver advertised a zero window');
   const c = server.connection!;
   const held = c.rcv.unread + server.readableLength;
@@ -98,19 +104,7 @@ test('a slow reader: the receiver never holds more than its buffer; the window f
   const link = new Link({ tcpB: { recvBufferMax: RECV_MAX } });
   const { client, server, srv } = await pair(link, { pauseOnConnect: true });
   const data = pattern(3_000_000);
-  let off = 0;
-  const pump = (): void => {
-    while (off < data.length) {
-      const chunk = data.subarray(off, off + 65536);
-      off += chunk.length;
-      if (!client.write(chunk)) {
-        client.once('drain', pump);
-        return;
-      }
-    }
-    client.end();
-  };
-  pump();
+  writeAll(client, data);
   const got: Buffer[] = [];
   let ended = false;
   server.on('end', () => (ended = true));
