@@ -6,10 +6,19 @@
 
 // ---- From the paper (6.1 Preliminaries, 6.2 Transport Message Limits, 5.4.7 Under Load) ----
 
-/** Initiate a new handshake after this many messages sent on one keypair. */
+/** Initiate a new handshake after this many messages sent on one keypair (2^60: an exact double). */
 export const REKEY_AFTER_MESSAGES = 2 ** 60;
-/** Refuse to use a keypair past this many messages: 2^64 - 2^13 - 1 (the replay window must still work). */
-export const REJECT_AFTER_MESSAGES = 2 ** 64 - 2 ** 13 - 1;
+/**
+ * The first message counter a keypair may not use. The paper's is 2^64 - 2^13 - 1 (6.2: the replay
+ * window must still work below it), but counters here are JS numbers, exact only below 2^53, and that
+ * value is not one: written out it rounds to 2^64, which no comparison with a counter could tell
+ * apart from its neighbours. No keypair gets near either: one sends at most REJECT_AFTER_TIME worth
+ * of packets (keypair.ts), and receive.ts refuses wire counters of 2^53 and up before the replay
+ * check. So the bound compared against is the paper's moved below 2^53 by the same offset: exact, as
+ * replay.ts's validate() requires of its limit, and what Keypairs.retireForSending sets to stop a
+ * keypair sending.
+ */
+export const REJECT_AFTER_MESSAGES = 2 ** 53 - 2 ** 13 - 1;
 export const REKEY_AFTER_TIME_MS = 120_000;
 export const REJECT_AFTER_TIME_MS = 180_000;
 export const REKEY_ATTEMPT_TIME_MS = 90_000;
@@ -43,5 +52,3 @@ export const UNDER_LOAD_QUEUE_LEN = HANDSHAKE_QUEUE_LEN / 8;
 export const UNDER_LOAD_AFTER_TIME_MS = 1_000;
 /** Handshake messages processed per event-loop turn, so data is not starved by a flood. */
 export const HANDSHAKES_PER_TURN = 32;
-/** The MTU assumed when a TUN reports none: 1420 leaves room for an IPv6 outer header and our 32 bytes. */
-export const DEFAULT_MTU = 1420;

@@ -167,9 +167,8 @@ export class HandshakeQueue implements HandshakeSink {
     }
     const peer = found.peer;
     dev.verbose(`${peer}: received handshake initiation`);
-    this.setEndpoint(peer, endpoint);
-    peer.timers.onAnyAuthenticatedPacketTraversal();
-    peer.timers.onAnyAuthenticatedPacketReceived();
+    peer.roamTo(endpoint);
+    peer.onAuthenticatedPacketReceived();
     const index = this.sender.sendResponse(peer);
     if (index === 0) return;
     this.beginSession(peer, peer.handshake, index);
@@ -188,13 +187,10 @@ export class HandshakeQueue implements HandshakeSink {
       return;
     }
     dev.verbose(`${peer}: received handshake response`);
-    this.setEndpoint(peer, endpoint);
-    peer.timers.onAnyAuthenticatedPacketTraversal();
-    peer.timers.onAnyAuthenticatedPacketReceived();
+    peer.roamTo(endpoint);
+    peer.onAuthenticatedPacketReceived();
     this.beginSession(peer, entry.handshake, peer.handshake.localIndex);
-    peer.timers.onHandshakeComplete();
-    peer.lastHandshakeWallMs = dev.clock.wallNow();
-    dev.notifyHandshake(peer);
+    peer.onHandshakeComplete();
     // Confirm the new session to the responder at once (6.1), with staged data if there is any.
     this.sender.sendKeepalive(peer);
   }
@@ -208,21 +204,12 @@ export class HandshakeQueue implements HandshakeSink {
     const kp = new Keypair(this.sendKey, this.recvKey, dev.clock.now(), side === 'initiator', localIndex, remoteIndex);
     dev.indexTable.bindKeypair(localIndex, kp);
     hs.localIndex = 0; // the index now belongs to the keypair
-    peer.keypairs.install(kp);
-    peer.timers.onSessionDerived();
-  }
-
-  private setEndpoint(peer: Peer, endpoint: Endpoint): void {
-    if (peer.endpoint !== endpoint) {
-      peer.endpoint = endpoint;
-      this.dev.notifyEndpoint(peer, endpoint);
-    }
+    peer.installKeypair(kp);
   }
 
   private sendCookieReply(b: Uint8Array, s: number, len: number, senderIndex: number, endpoint: Endpoint): void {
     const dev = this.dev;
-    const bind = dev.bindOrNull;
-    if (bind === null) return;
+    if (!dev.bindOpen) return;
     const out = dev.source.get(COOKIE_REPLY_LEN);
     if (out === null) {
       dev.drops.noBuffer++;
@@ -232,6 +219,6 @@ export class HandshakeQueue implements HandshakeSink {
     out.end = out.start + COOKIE_REPLY_LEN;
     dev.verbose(`sending cookie reply to ${endpoint}`);
     this.one[0] = out;
-    bind.send(this.one, 1, endpoint);
+    dev.bind.send(this.one, 1, endpoint);
   }
 }

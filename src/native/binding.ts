@@ -100,8 +100,6 @@ export interface NativeBinding {
   ifSetMtu(name: string, mtu: number, ctl: number): number;
   /** SIOCGIFFLAGS: IFF_* flags | -errno. */
   ifFlags(name: string, ctl: number): number;
-  /** SIOCSIFFLAGS: 0 | -errno. */
-  ifSetFlags(name: string, flags: number, ctl: number): number;
   /** SIOCGIFINDEX: index | -errno (ENODEV: not in that network namespace). */
   ifIndex(name: string, ctl: number): number;
   /**
@@ -134,8 +132,6 @@ export interface NativeBinding {
   sockSetMark(fd: number, mark: number): number;
   /** SO_RCVBUF(FORCE) and SO_SNDBUF(FORCE): 0 | -errno. */
   sockSetBuffers(fd: number, recvBytes: number, sendBytes: number): number;
-  /** UDP_GRO on or off: 0 | -errno. */
-  sockSetGro(fd: number, on: boolean): number;
   /** recvmmsg into windows 0..count-1: datagrams (0 on EAGAIN) | -errno; see RECV_META_*. */
   recvBatch(
     fd: number,
@@ -271,9 +267,9 @@ export interface NativeBinding {
 /** Every function the binding must have; a stale build missing one is refused at load. */
 export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
-  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
-  'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
+  'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen', 'aeadBackend',
   'aeadThreadsStart', 'aeadThreadsSubmit', 'aeadThreadsWait', 'aeadThreadsStop',
   'mallocTrim', 'execve',

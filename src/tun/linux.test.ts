@@ -10,6 +10,8 @@ import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
+import { icmp4Echo } from '../net/_packets.js';
+import { parseIp } from '../net/address.js';
 import { native, nativeError, openTunQueue } from '../native/index.js';
 import { LinuxTun, TunOpenError } from './linux.js';
 import type { TunEvent, TunHandler } from './tun.js';
@@ -57,41 +59,6 @@ async function waitFor(what: string, pred: () => boolean, timeoutMs = 3000): Pro
   }
 }
 
-function checksum(b: Uint8Array, start: number, end: number): number {
-  let s = 0;
-  for (let i = start; i < end; i += 2) s += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-function addr(text: string): number[] {
-  return text.split('.').map(Number);
-}
-
-/** An IPv4 ICMP echo request with correct checksums. */
-function echoRequest(src: string, dst: string, id: number, payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(28 + payload.length);
-  p[0] = 0x45;
-  p[2] = p.length >> 8;
-  p[3] = p.length & 0xff;
-  p[8] = 64;
-  p[9] = 1; // ICMP
-  p.set(addr(src), 12);
-  p.set(addr(dst), 16);
-  const h = checksum(p, 0, 20);
-  p[10] = h >> 8;
-  p[11] = h & 0xff;
-  p[20] = 8; // echo request
-  p[24] = id >> 8;
-  p[25] = id & 0xff;
-  p[27] = 1; // sequence 1
-  p.set(payload, 28);
-  const c = checksum(p, 20, p.length);
-  p[22] = c >> 8;
-  p[23] = c & 0xff;
-  return p;
-}
-
 function ipv4Dst(p: Uint8Array): string {
   return `${p[16]}.${p[17]}.${p[18]}.${p[19]}`;
 }
@@ -125,7 +92,7 @@ test('reads a UDP datagram the kernel routes into the TUN, and the echo reply to
     assert.ok(Buffer.from(udp.subarray(28)).equals(payload), 'UDP payload');
 
     const id = 0x4242;
-    write(tun, pool, echoRequest(`${NET}.2`, `${NET}.1`, id, Buffer.from('ping from the tunnel')));
+    write(tun, pool, icmp4Echo(parseIp(`${NET}.2`)!, parseIp(`${NET}.1`)!, 8, id, 1, Buffer.from('ping from the tunnel')));
     const isReply = (p: Uint8Array): boolean => p[9] === 1 && p[20] === 0 && ((p[24]! << 8) | p[25]!) === id;
     await waitFor('the echo reply', () => h.packets.some(isReply));
     const reply = h.packets.find(isReply)!;
@@ -176,7 +143,7 @@ test("'closed' when the interface is deleted, and writes after it are dropped an
   tun.open(h, pool);
   ip('link', 'del', name);
   await waitFor("'closed'", () => h.events.includes('closed'));
-  write(tun, pool, echoRequest('10.0.0.1', '10.0.0.2', 1, new Uint8Array(8)));
+  write(tun, pool, icmp4Echo(parseIp('10.0.0.1')!, parseIp('10.0.0.2')!, 8, 1, 1, new Uint8Array(8)));
   tun.close(); // a second close is a no-op
   assert.equal(h.events.filter((e) => e === 'closed').length, 1);
   assert.equal(pool.outstanding, 0);

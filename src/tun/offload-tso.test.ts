@@ -12,7 +12,8 @@ import {
   VIRTIO_NET_HDR_LEN,
 } from './offload-header.js';
 import { buildPacket, frame, get16, get32, ipChecksumOk, ipHeaderLen, pattern, plainFrame, superFrame, transportChecksumOk, type PacketSpec } from './offload-testing.js';
-import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH, TsoSplitter } from './offload-tso.js';
+import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH } from '../net/ip-header.js';
+import { TsoSplitter } from './offload-tso.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 
