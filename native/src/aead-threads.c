@@ -323,9 +323,9 @@ static napi_value threads_submit(napi_env env, napi_callback_info info) {
 /*
  * aeadThreadsWait(job: number): 0 | 1
  * Blocks until job `job` has finished, running queued jobs on this thread meanwhile (oldest first).
- * Then reports that job alone, as the callback would (its id in doneIds[0], freed, not reported
- * again), and returns 1; other finished jobs are left to the callback. 0 when `job` is not
- * outstanding (already reported).
+ * Then reports that job alone (freed, not reported by the callback again; doneIds is not touched, so
+ * a callback in progress keeps its ids) and returns 1; other finished jobs are left to the callback.
+ * 0 when `job` is not outstanding (already reported).
  */
 static napi_value threads_wait(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -351,7 +351,6 @@ static napi_value threads_wait(napi_env env, napi_callback_info info) {
   }
   p->jobs[id].state = JOB_FREE;
   pthread_mutex_unlock(&p->lock);
-  p->done_ids[0] = (int32_t)id;
   if (--p->outstanding == 0) uv_unref((uv_handle_t*)&p->async);
   return shim_int(env, 1);
 }

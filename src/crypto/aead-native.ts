@@ -24,8 +24,12 @@ const windows = new SlabBatch(MAX_BATCH);
 const chunkCounters = new Float64Array(MAX_BATCH);
 const chunkResults = new Int32Array(MAX_BATCH);
 
-/** Fills keyIndex, the key table and the windows for slots base..base+n-1; returns key bytes used. */
-function describe(b: AeadBatch, base: number, n: number): number {
+/**
+ * Describes slots base..base+n-1 of `b` in the C's terms: each distinct key (consecutive slots with
+ * the same key share an entry) copied into `keyTable`, the slot's entry in `keyIndex` (-1: no key, or
+ * destroyed), its window in `windows`. Returns the key bytes used, for the caller to wipe.
+ */
+export function describeAeadBatch(b: AeadBatch, base: number, n: number, keyTable: Uint8Array, keyIndex: Int32Array, windows: SlabBatch): number {
   let used = 0;
   let lastKey: AeadKey | null = null;
   let lastIndex = -1;
@@ -56,7 +60,7 @@ function run(b: AeadBatch, open: boolean): void {
     const m = Math.min(MAX_BATCH, count - base);
     const direct = base === 0 && count <= MAX_BATCH;
     if (!direct) chunkCounters.set(b.counters.subarray(base, base + m));
-    const used = describe(b, base, m);
+    const used = describeAeadBatch(b, base, m, keyTable, keyIndex, windows);
     const counters = direct ? b.counters : chunkCounters;
     const results = direct ? b.results : chunkResults;
     try {

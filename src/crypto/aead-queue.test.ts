@@ -152,3 +152,36 @@ test('defaultCryptoThreads reads WGTS_CRYPTO_THREADS, else leaves one core to th
   assert.throws(() => defaultCryptoThreads({ WGTS_CRYPTO_THREADS: 'two' }), /WGTS_CRYPTO_THREADS/);
   assert.throws(() => defaultCryptoThreads({ WGTS_CRYPTO_THREADS: '65' }), RangeError);
 });
+
+for (const threads of [0, 1]) {
+  test(`${threads} crypto threads: done() may come back to its own queue; what it submits waits its turn`, { skip: threads > 0 ? skip : false }, () => {
+    const key = aeadKey(randomBytes(32));
+    const order: number[] = [];
+    let next = 100;
+    const q: AeadQueue<Sent> = new AeadQueue<Sent>(false, threads, 128, context, (e) => {
+      order.push(e.context.seq);
+      // Each of the first batches makes another from within done(), as a device's packets that
+      // come straight back in one process would: a small one (inline) and a big one.
+      if (e.context.seq < 3) {
+        for (const count of [2, 128]) {
+          const more = q.take();
+          fill(more, count, [key], false, next++);
+          q.submit(more);
+        }
+      }
+    }, 2);
+    for (let seq = 0; seq < 3; seq++) {
+      const e = q.take();
+      fill(e, 128, [key], false, seq);
+      q.submit(e);
+    }
+    q.close();
+    // Everything delivered once; each batch made inside done() after the one that made it, in order.
+    assert.equal(order.length, 9);
+    assert.deepEqual([...order].sort((x, y) => x - y), [0, 1, 2, 100, 101, 102, 103, 104, 105]);
+    for (const [later, earlier] of [[100, 0], [102, 1], [104, 2], [101, 100], [103, 102], [105, 104]] as const) {
+      assert.ok(order.indexOf(later) > order.indexOf(earlier), `${later} after ${earlier}: ${order.join(' ')}`);
+    }
+    destroyAeadKey(key);
+  });
+}

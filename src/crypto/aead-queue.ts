@@ -15,8 +15,10 @@
  * - Bounded: `depth` entries. take() with none free blocks the event loop until the oldest batch is
  *   done (the event loop's thread works through queued batches meanwhile) and delivers it: how far
  *   the readers may run ahead of the threads.
- * - done() must not take() or submit() on its own queue (another queue is fine: a receive batch may
- *   flush staged packets into the send queue).
+ * - Re-entered: a done() whose work comes back to this queue (in one process, a device's packets
+ *   may reach the other device and come back within one call) may take() and submit(): with no entry
+ *   free, an extra one is made that runs inline, and its batch waits its turn behind the one being
+ *   delivered. At most MAX_ENTRIES in all.
  *
  * From submit() until done() the entry's buffers belong to the thread: nothing reads or writes them.
  * The keys are copied into the job at submit() and the copy here is wiped at once.
@@ -24,15 +26,18 @@
 import { availableParallelism } from 'node:os';
 import { AEAD_THREADS_MAX, MAX_BATCH } from '../native/binding.js';
 import { AeadThreads, type AeadJobSink } from '../native/aead-threads.js';
+import { AEAD_KEY_BYTES } from '../native/aead-batch.js';
 import { SlabBatch } from '../native/slab-batch.js';
-import { AeadBatch, aeadKeyBytes, openBatch, sealBatch, type AeadKey } from './aead.js';
+import { AeadBatch, openBatch, sealBatch } from './aead.js';
+import { describeAeadBatch } from './aead-native.js';
 
 /** Batches of at most this many packets are sealed or opened inline. */
 export const INLINE_MAX_PACKETS = 8;
 /** Entries per queue: enough for the threads to have work queued behind the one they are on. */
 export const AEAD_QUEUE_DEPTH = 8;
+/** Most entries a queue may grow to when done() comes back to it (see the file's notes). */
+const MAX_ENTRIES = 64;
 
-const KEY_BYTES = 32;
 
 /**
  * Crypto threads from WGTS_CRYPTO_THREADS (a whole number, 0 = off), else one fewer than the cores
@@ -75,6 +80,8 @@ export class AeadQueue<C> implements AeadJobSink {
   /** Threads in use (0: everything inline). */
   readonly threads: number;
   private readonly entries: AeadEntry<C>[];
+  private readonly capacity: number;
+  private readonly makeContext: () => C;
   private readonly done: (entry: AeadEntry<C>) => void;
   private readonly pool: AeadThreads | null;
   /** Entries by job slot id, for the threads' reports. */
@@ -85,7 +92,7 @@ export class AeadQueue<C> implements AeadJobSink {
   private length = 0;
   private readonly free: AeadEntry<C>[] = [];
   private delivering = false;
-  private readonly keyTable = new Uint8Array(MAX_BATCH * KEY_BYTES);
+  private readonly keyTable = new Uint8Array(MAX_BATCH * AEAD_KEY_BYTES);
   private readonly keyIndex = new Int32Array(MAX_BATCH);
   /** Batches run on the threads and inline, for the stats. */
   threaded = 0;
@@ -98,13 +105,15 @@ export class AeadQueue<C> implements AeadJobSink {
   constructor(open: boolean, threads: number, capacity: number, makeContext: () => C, done: (entry: AeadEntry<C>) => void, depth = AEAD_QUEUE_DEPTH) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_BATCH) throw new RangeError(`capacity must be 1..${MAX_BATCH}, got ${capacity}`);
     this.open = open;
+    this.capacity = capacity;
+    this.makeContext = makeContext;
     this.done = done;
     this.pool = threads > 0 ? AeadThreads.open(threads, depth, this) : null;
     this.threads = this.pool === null ? 0 : AeadThreads.running;
     const n = this.pool === null ? 1 : depth;
     this.entries = [];
     this.byJob = [];
-    this.ring = new Array<AeadEntry<C> | null>(n).fill(null);
+    this.ring = new Array<AeadEntry<C> | null>(MAX_ENTRIES).fill(null);
     for (let i = 0; i < n; i++) {
       const job = this.pool === null ? -1 : this.pool.jobs[i]!;
       const e = new AeadEntry<C>(capacity, makeContext(), job);
@@ -121,12 +130,17 @@ export class AeadQueue<C> implements AeadJobSink {
 
   /**
    * A free entry (its batch empty, count 0). With none free, blocks until the oldest submitted batch
-   * is done and delivers it (and any done behind it) first.
-   * @throws Error when called from done() with no entry free (done() must not use its own queue).
+   * is done and delivers it (and any done behind it) first; from within done(), makes an extra one.
+   * @throws Error when done() re-entered this queue past MAX_ENTRIES.
    */
   take(): AeadEntry<C> {
     while (this.free.length === 0) {
-      if (this.delivering) throw new Error('AeadQueue: take() from done() with every entry in use');
+      if (this.delivering) {
+        if (this.entries.length >= MAX_ENTRIES) throw new Error(`AeadQueue: more than ${MAX_ENTRIES} batches in flight`);
+        const e = new AeadEntry<C>(this.capacity, this.makeContext(), -1);
+        this.entries.push(e);
+        return e;
+      }
       const head = this.ring[this.head]!;
       if (head.state === IN_FLIGHT) this.pool!.wait(head.job);
       this.deliver();
@@ -137,7 +151,7 @@ export class AeadQueue<C> implements AeadJobSink {
   /** Seals or opens the entry's batch; done(entry) follows in submission order. */
   submit(e: AeadEntry<C>): void {
     const b = e.batch;
-    if (this.pool === null || b.count <= INLINE_MAX_PACKETS) {
+    if (this.pool === null || e.job < 0 || b.count <= INLINE_MAX_PACKETS) {
       if (this.open) openBatch(b);
       else sealBatch(b);
       this.inline++;
@@ -146,7 +160,7 @@ export class AeadQueue<C> implements AeadJobSink {
       this.deliver();
       return;
     }
-    const keys = this.describe(e);
+    const keys = describeAeadBatch(b, 0, b.count, this.keyTable, this.keyIndex, e.windows);
     e.state = IN_FLIGHT;
     this.push(e);
     this.pool.submit(e.job, this.open, this.keyTable, this.keyIndex, b.counters, e.windows, b.results, b.count);
@@ -204,33 +218,4 @@ export class AeadQueue<C> implements AeadJobSink {
     this.delivering = false;
   }
 
-  /** Fills the key table, key indices and windows for the threads; returns the key bytes used. */
-  private describe(e: AeadEntry<C>): number {
-    const b = e.batch;
-    const w = e.windows;
-    const table = this.keyTable;
-    const index = this.keyIndex;
-    let used = 0;
-    let lastKey: AeadKey | null = null;
-    let lastIndex = -1;
-    for (let i = 0; i < b.count; i++) {
-      const k = b.keys[i] ?? null;
-      if (k !== null && k !== lastKey) {
-        lastKey = k;
-        const raw = aeadKeyBytes(k);
-        if (raw === null) {
-          lastIndex = -1; // destroyed: the slot fails with -1, as sealInPlace does
-        } else {
-          table.set(raw, used);
-          lastIndex = used / KEY_BYTES;
-          used += KEY_BYTES;
-        }
-      }
-      index[i] = k === null ? -1 : lastIndex;
-      const buf = b.bufs[i] ?? null;
-      if (buf === null) w.setEmpty(i);
-      else w.set(i, buf, b.starts[i]!, b.lengths[i]!);
-    }
-    return used;
-  }
 }

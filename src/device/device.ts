@@ -24,6 +24,7 @@ import { Peer, type PeerHost } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
 import { Receiver } from './receive.js';
 import { Sender } from './send.js';
+import { defaultCryptoThreads } from '../crypto/aead-queue.js';
 import { DropCounters } from './stats.js';
 import { uapiGet, uapiSet, type UapiDevice } from './uapi.js';
 import { configToUapi, parseConfig, type WgConfig } from '../config/wg-quick.js';
@@ -37,6 +38,12 @@ export interface DeviceOptions {
   logger?: Logger;
   /** Injected time (tests step a FakeClock); defaults to the system clock. */
   clock?: Clock;
+  /**
+   * Threads that seal and open big batches off the event loop (crypto/aead-queue.ts); 0 keeps all
+   * crypto on the event loop. Default WGTS_CRYPTO_THREADS, else one fewer than the cores. The threads
+   * are shared by every Device of the process: the first one to start them sets how many.
+   */
+  cryptoThreads?: number;
 }
 
 export interface DeviceEvents {
@@ -85,9 +92,11 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     this.source = this.pool;
     const clock = this.clock;
     this.rateLimiter = new RateLimiter(() => clock.now());
-    this.sender = new Sender(this);
+    const threads = options.cryptoThreads ?? defaultCryptoThreads();
+    if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`cryptoThreads must be a whole number >= 0, got ${threads}`);
+    this.sender = new Sender(this, threads);
     this.handshakes = new HandshakeQueue(this, this.sender);
-    this.receiver = new Receiver(this, this.sender, this.handshakes);
+    this.receiver = new Receiver(this, this.sender, this.handshakes, threads);
     this.resumeReaders = () => {
       this.tun.resume();
       if (this.bindIsOpen) this.bind.resume();
@@ -310,6 +319,9 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
   async down(): Promise<void> {
     if (this.state !== 'up') return;
     this.state = 'down';
+    // Batches on the crypto threads finish and go out (or in) while the bind is still open.
+    this.receiver.drain();
+    this.sender.drain();
     if (this.gcTimer !== null) clearInterval(this.gcTimer);
     this.gcTimer = null;
     for (const peer of this.peers.values()) peer.stop();
@@ -325,6 +337,8 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     if (this.state === 'closed') return this.pool.outstanding;
     await this.down();
     this.state = 'closed';
+    this.receiver.close();
+    this.sender.close();
     this.removeAllPeers();
     this.setPrivateKey(null);
     this.cookieChecker.destroy();

@@ -4,15 +4,18 @@
  *   1. UDP receive: a batch of datagrams in edge-allocated buffers (receiveBatch).
  *   2. Classification by the type word: handshake messages go to the handshake queue (handshake.ts);
  *      transport messages find their keypair by receiver index; anything else is dropped.
- *   3. The batch of transport messages is opened in one call (openBatch: the shim's AEAD batch where
- *      it is loaded).
- *   4. Per packet: replay window, keypair confirmation, roaming, and the inner source address must be
- *      in the sending peer's allowed IPs (cryptokey routing, section 2).
+ *   3. The batch of transport messages goes to the open queue (crypto/aead-queue.ts): opened in one
+ *      call, on a crypto thread when it is big, inline when it is small or there are no threads.
+ *   4. When it is open (opened()), in the order batches were made, per packet: replay window,
+ *      keypair confirmation, roaming, and the inner source address must be in the sending peer's
+ *      allowed IPs (cryptokey routing, section 2).
  *   5. One TUN write for the batch; timers run once per touched peer.
  *
- * A bad datagram is dropped and counted under its reason; nothing here throws.
+ * Opened batches come back in submission order, so the replay window and the TUN see each peer's
+ * packets in the order they arrived. A bad datagram is dropped and counted under its reason; nothing
+ * here throws.
  */
-import { AeadBatch, openBatch } from '../crypto/aead.js';
+import { AeadQueue, type AeadEntry } from '../crypto/aead-queue.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Endpoint } from '../conn/bind.js';
 import {
@@ -52,29 +55,47 @@ export interface HandshakeSink {
   enqueue(buf: PacketBuffer, endpoint: Endpoint): void;
 }
 
+/** What a batch being opened needs when it is done: per slot, the datagram and whose it is. */
+class OpenJob {
+  readonly bufs: (PacketBuffer | null)[] = new Array<PacketBuffer | null>(RECEIVE_BATCH).fill(null);
+  readonly keypairs: (Keypair | null)[] = new Array<Keypair | null>(RECEIVE_BATCH).fill(null);
+  readonly peers: (Peer | null)[] = new Array<Peer | null>(RECEIVE_BATCH).fill(null);
+  readonly endpoints: (Endpoint | null)[] = new Array<Endpoint | null>(RECEIVE_BATCH).fill(null);
+}
+
 export class Receiver {
-  private readonly batch = new AeadBatch(RECEIVE_BATCH);
-  private readonly keypairs: (Keypair | null)[] = new Array<Keypair | null>(RECEIVE_BATCH).fill(null);
-  private readonly peers: (Peer | null)[] = new Array<Peer | null>(RECEIVE_BATCH).fill(null);
-  private readonly bufs: (PacketBuffer | null)[] = new Array<PacketBuffer | null>(RECEIVE_BATCH).fill(null);
-  private readonly endpoints: (Endpoint | null)[] = new Array<Endpoint | null>(RECEIVE_BATCH).fill(null);
+  private readonly queue: AeadQueue<OpenJob>;
   private readonly tunOut: PacketBuffer[] = new Array<PacketBuffer>(RECEIVE_BATCH);
   /** The peers an opened batch authenticated packets of, each once; per peer, its bytes and whether any carried data. */
   private readonly touched: (Peer | null)[] = new Array<Peer | null>(RECEIVE_BATCH).fill(null);
   private readonly touchedBytes = new Float64Array(RECEIVE_BATCH);
   private readonly touchedData = new Uint8Array(RECEIVE_BATCH);
 
+  /** `cryptoThreads`: 0 opens every batch on the event loop (crypto/aead-queue.ts). */
   constructor(
     private readonly dev: DeviceContext,
     private readonly sender: Sender,
     private readonly handshakes: HandshakeSink,
-  ) {}
+    cryptoThreads: number,
+  ) {
+    this.queue = new AeadQueue<OpenJob>(true, cryptoThreads, RECEIVE_BATCH, () => new OpenJob(), (e) => this.opened(e));
+  }
+
+  /** Blocks until every batch handed to the threads is opened and delivered (device down). */
+  drain(): void {
+    this.queue.drain();
+  }
+
+  /** Drains and gives the crypto threads' job slots back (device close). */
+  close(): void {
+    this.queue.close();
+  }
 
   /** Steps 1-2 for a bind batch; the buffers become ours. */
   receiveBatch(bufs: PacketBuffer[], endpoints: Endpoint[], count: number): void {
     const dev = this.dev;
     const now = dev.clock.now();
-    const batch = this.batch;
+    let e: AeadEntry<OpenJob> | null = null;
     let n = 0;
     for (let i = 0; i < count; i++) {
       const buf = bufs[i]!;
@@ -108,19 +129,23 @@ export class Receiver {
           buf.release();
           continue;
         }
+        e ??= this.queue.take();
+        const batch = e.batch;
+        const job = e.context;
         batch.keys[n] = kp.recvKey;
         batch.counters[n] = hi * 0x100000000 + lo;
         batch.bufs[n] = b;
         batch.starts[n] = s + DATA_HEADER_LEN;
         batch.lengths[n] = len - DATA_HEADER_LEN;
-        this.keypairs[n] = kp;
-        this.peers[n] = entry!.peer;
-        this.bufs[n] = buf;
-        this.endpoints[n] = endpoints[i]!;
+        job.keypairs[n] = kp;
+        job.peers[n] = entry!.peer;
+        job.bufs[n] = buf;
+        job.endpoints[n] = endpoints[i]!;
         n++;
         if (n === RECEIVE_BATCH) {
           batch.count = n;
-          this.openAndDeliver(n);
+          this.queue.submit(e);
+          e = null;
           n = 0;
         }
         continue;
@@ -137,32 +162,33 @@ export class Receiver {
       else dev.drops.badType++;
       buf.release();
     }
-    if (n > 0) {
-      batch.count = n;
-      this.openAndDeliver(n);
+    if (e !== null) {
+      e.batch.count = n;
+      this.queue.submit(e);
     }
   }
 
-  /** Steps 3-5 for the n transport messages gathered so far. */
-  private openAndDeliver(n: number): void {
+  /** Steps 4-5 for an opened batch, in the order batches were made. */
+  private opened(e: AeadEntry<OpenJob>): void {
     const dev = this.dev;
-    const batch = this.batch;
-    openBatch(batch);
+    const batch = e.batch;
+    const job = e.context;
+    const n = batch.count;
     const touched = this.touched;
     const touchedBytes = this.touchedBytes;
     const touchedData = this.touchedData;
     let peers = 0;
     let out = 0;
     for (let i = 0; i < n; i++) {
-      const buf = this.bufs[i]!;
-      const kp = this.keypairs[i]!;
-      const peer = this.peers[i]!;
-      const endpoint = this.endpoints[i]!;
+      const buf = job.bufs[i]!;
+      const kp = job.keypairs[i]!;
+      const peer = job.peers[i]!;
+      const endpoint = job.endpoints[i]!;
       const plain = batch.results[i]!;
-      this.bufs[i] = null;
-      this.keypairs[i] = null;
-      this.peers[i] = null;
-      this.endpoints[i] = null;
+      job.bufs[i] = null;
+      job.keypairs[i] = null;
+      job.peers[i] = null;
+      job.endpoints[i] = null;
       if (plain < 0) {
         dev.drops.decrypt++;
         buf.release();
@@ -213,7 +239,6 @@ export class Receiver {
       buf.end = s + innerLen;
       this.tunOut[out++] = buf;
     }
-    batch.clear();
     if (out > 0) dev.tun.write(this.tunOut, out);
     for (let i = 0; i < peers; i++) {
       const peer = touched[i]!;

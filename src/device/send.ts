@@ -7,14 +7,18 @@
  *      packets without a peer are dropped.
  *   3. Staging: each packet is queued on its peer; every peer the batch touched is sent to once.
  *   4. Per peer: if no usable keypair, start a handshake and keep the packets staged. Otherwise assign
- *      counters in order, write the header into the headroom, zero-pad in the tailroom, and seal the
- *      whole batch in one call (sealBatch: the shim's AEAD batch where it is loaded).
- *   5. Transmission: one bind.send per peer batch; the bind owns and releases the buffers.
+ *      counters in order, write the header into the headroom, zero-pad in the tailroom, and hand the
+ *      batch to the seal queue (crypto/aead-queue.ts): sealed in one call, on a crypto thread when it
+ *      is big, inline when it is small or there are no threads.
+ *   5. Transmission (sealed()): one bind.send per sealed batch, in the order the batches were made;
+ *      the bind owns and releases the buffers. Timers run then, once per batch.
  *
- * Everything is synchronous on one thread, so per-peer order is the order of the TUN reads.
+ * The queue delivers sealed batches in submission order, so per-peer order is the order of the TUN
+ * reads and counters leave in the order they were assigned.
  */
-import { AeadBatch, sealBatch } from '../crypto/aead.js';
+import { AeadQueue, type AeadEntry } from '../crypto/aead-queue.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { Endpoint } from '../conn/bind.js';
 import { IPV4_DST_OFFSET, IPV4_MIN_HEADER_LEN, IPV6_DST_OFFSET, IPV6_HEADER_LEN } from '../net/ip-header.js';
 import { REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS } from './constants.js';
 import type { DeviceContext } from './context.js';
@@ -52,13 +56,40 @@ export function keypairUsableForSend(kp: Keypair | null, now: number): kp is Key
   return kp !== null && !kp.dead && now - kp.created < REJECT_AFTER_TIME_MS && kp.sendCounter < REJECT_AFTER_MESSAGES;
 }
 
+/** What a batch being sealed needs when it is done: its buffers, whose they are and where they go. */
+class SealJob {
+  readonly out: (PacketBuffer | null)[] = new Array<PacketBuffer | null>(SEND_BATCH).fill(null);
+  peer: Peer | null = null;
+  endpoint: Endpoint | null = null;
+}
+
 export class Sender implements PeerSender {
-  private readonly batch = new AeadBatch(SEND_BATCH);
-  private readonly out: PacketBuffer[] = new Array<PacketBuffer>(SEND_BATCH);
+  private readonly queue: AeadQueue<SealJob>;
   /** The peers a routeBatch staged packets on, each once, in the order first seen. */
   private readonly touched: (Peer | null)[] = new Array<Peer | null>(SEND_BATCH).fill(null);
 
-  constructor(private readonly dev: DeviceContext) {}
+  /** `cryptoThreads`: 0 seals every batch on the event loop (crypto/aead-queue.ts). */
+  constructor(
+    private readonly dev: DeviceContext,
+    cryptoThreads: number,
+  ) {
+    this.queue = new AeadQueue<SealJob>(false, cryptoThreads, SEND_BATCH, () => new SealJob(), (e) => this.sealed(e));
+  }
+
+  /** Crypto threads the seal queue uses (0: none). */
+  get cryptoThreads(): number {
+    return this.queue.threads;
+  }
+
+  /** Blocks until every batch handed to the threads is sealed and sent (device down). */
+  drain(): void {
+    this.queue.drain();
+  }
+
+  /** Drains and gives the crypto threads' job slots back (device close). */
+  close(): void {
+    this.queue.close();
+  }
 
   /** Step 1-3 for a TUN batch; the buffers become ours. */
   routeBatch(bufs: PacketBuffer[], count: number): void {
@@ -101,32 +132,31 @@ export class Sender implements PeerSender {
     }
     const endpoint = peer.endpoint;
     if (!dev.bindOpen || endpoint === null) return; // stay staged: a handshake may bring an endpoint
-    let bytes = 0;
-    let sentData = false;
     while (peer.stagedCount > 0) {
-      const n = this.sealStaged(peer, kp);
-      if (n === 0) break;
-      for (let i = 0; i < n; i++) {
-        const len = this.out[i]!.end - this.out[i]!.start;
-        bytes += len;
-        if (len > DATA_HEADER_LEN + TAG_LEN) sentData = true;
+      const e = this.queue.take();
+      if (this.fill(e, peer, kp) === 0) {
+        this.queue.submit(e); // an empty batch: delivered as one, nothing sent
+        break;
       }
-      dev.bind.send(this.out, n, endpoint);
+      e.context.peer = peer;
+      e.context.endpoint = endpoint;
+      this.queue.submit(e);
     }
-    peer.addTxBytes(bytes);
-    peer.onAuthenticatedPacketSent();
-    if (sentData) peer.onDataSent();
     // Keep the key fresh (6.2): only the initiator rekeys on send, so both sides do not race.
     if (kp.isInitiator && (kp.sendCounter > REKEY_AFTER_MESSAGES || now - kp.created >= REKEY_AFTER_TIME_MS)) {
       this.sendInitiation(peer, false);
     }
   }
 
-  /** Seal up to SEND_BATCH staged packets of `peer` into this.out; returns how many. */
-  private sealStaged(peer: Peer, kp: Keypair): number {
+  /**
+   * Moves up to SEND_BATCH staged packets of `peer` into e: counters assigned, headers written,
+   * padding zeroed, each window in the batch. Returns how many.
+   */
+  private fill(e: AeadEntry<SealJob>, peer: Peer, kp: Keypair): number {
     const dev = this.dev;
     const mtu = dev.mtu;
-    const batch = this.batch;
+    const batch = e.batch;
+    const out = e.context.out;
     let n = 0;
     while (n < SEND_BATCH && peer.stagedCount > 0) {
       let buf = peer.unstage()!;
@@ -161,18 +191,44 @@ export class Sender implements PeerSender {
       batch.bufs[n] = b;
       batch.starts[n] = s;
       batch.lengths[n] = padded;
-      this.out[n] = buf;
+      out[n] = buf;
       n++;
     }
     batch.count = n;
-    sealBatch(batch);
+    return n;
+  }
+
+  /** Step 5 for a sealed batch, in the order batches were made: send it, count it, run the timers. */
+  private sealed(e: AeadEntry<SealJob>): void {
+    const dev = this.dev;
+    const job = e.context;
+    const batch = e.batch;
+    const out = job.out as PacketBuffer[];
+    const n = batch.count;
+    const peer = job.peer;
+    const endpoint = job.endpoint;
+    job.peer = null;
+    job.endpoint = null;
+    if (n === 0 || peer === null || endpoint === null) return;
+    let bytes = 0;
+    let sentData = false;
     for (let i = 0; i < n; i++) {
-      const buf = this.out[i]!;
+      const buf = out[i]!;
       buf.start -= DATA_HEADER_LEN;
       buf.end = buf.start + DATA_HEADER_LEN + batch.results[i]!;
+      const len = buf.end - buf.start;
+      bytes += len;
+      if (len > DATA_HEADER_LEN + TAG_LEN) sentData = true;
     }
-    batch.clear();
-    return n;
+    if (dev.bindOpen) {
+      dev.bind.send(out, n, endpoint);
+    } else {
+      for (let i = 0; i < n; i++) out[i]!.release(); // the device went down meanwhile
+    }
+    for (let i = 0; i < n; i++) job.out[i] = null;
+    peer.addTxBytes(bytes);
+    peer.onAuthenticatedPacketSent();
+    if (sentData) peer.onDataSent();
   }
 
   /** Send an empty transport message (6.5 Passive Keepalive), unless data is already waiting. */

@@ -28,6 +28,14 @@ class Pool {
   readonly native: NativeBinding;
   readonly threads: number;
   readonly doneIds = new Int32Array(AEAD_JOBS_MAX);
+  /** The ids being reported: a sink may call wait() or close() while it is told (which may refill doneIds). */
+  private readonly reporting = new Int32Array(AEAD_JOBS_MAX);
+  private reportDepth = 0;
+  /**
+   * Finished in the shim's eyes (its slot already free there) but not told to its sink yet: a sink
+   * told earlier in the same report may wait() for one of these, which must count as finished.
+   */
+  readonly untold = new Uint8Array(AEAD_JOBS_MAX);
   /** Who owns each job slot (null: free). */
   readonly owners: (AeadJobSink | null)[] = new Array<AeadJobSink | null>(AEAD_JOBS_MAX).fill(null);
   users = 0;
@@ -41,12 +49,25 @@ class Pool {
 
   /** Tells the owners of doneIds[0, count) their jobs finished. */
   report(count: number): void {
-    const ids = this.doneIds;
+    // A copy first: the sinks' work may stop the pool, which reports into doneIds again.
+    const ids = this.reportDepth === 0 ? this.reporting : new Int32Array(count);
     for (let i = 0; i < count; i++) {
-      const job = ids[i]!;
-      const sink = this.owners[job];
-      if (sink !== null && sink !== undefined) sink.aeadJobFinished(job);
+      ids[i] = this.doneIds[i]!;
+      this.untold[ids[i]!] = 1;
     }
+    this.reportDepth++;
+    try {
+      for (let i = 0; i < count; i++) if (this.untold[ids[i]!] !== 0) this.finished(ids[i]!);
+    } finally {
+      this.reportDepth--;
+    }
+  }
+
+  /** Tells the owner of `job` that it finished (once: a job told is no longer untold). */
+  finished(job: number): void {
+    this.untold[job] = 0;
+    const sink = this.owners[job];
+    if (sink !== null && sink !== undefined) sink.aeadJobFinished(job);
   }
 }
 
@@ -116,7 +137,7 @@ export class AeadThreads {
    */
   wait(job: number): void {
     const p = this.live();
-    if (p.native.aeadThreadsWait(job) > 0) p.report(1);
+    if (p.untold[job] !== 0 || p.native.aeadThreadsWait(job) > 0) p.finished(job);
   }
 
   /**
