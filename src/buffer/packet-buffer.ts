@@ -33,10 +33,12 @@ export const HEADROOM_BYTES = 16;
 
 export class PacketBuffer {
   /**
-   * The memory this handle views, fixed for the life of the handle: a pool chunk's own view into its
-   * slab, or (for an Arena handle) the whole arena, with the chunk at [base, limit).
+   * The memory this handle views: a pool chunk's own view into its slab, or (for an Arena handle) the
+   * whole arena, with the chunk at [base, limit), both fixed for the life of the handle; a segment
+   * view's (segment-views.ts) is its parent's, set by that origin each time it hands the handle out.
+   * Nobody else writes it.
    */
-  readonly bytes: Uint8Array;
+  bytes: Uint8Array;
   /** Data window: bytes[start, end), indices into `bytes`, base <= start <= end <= limit. */
   start: number;
   end: number;

@@ -17,6 +17,7 @@ import { defaultBind } from '../conn/default.js';
 import { gcStatsFromEnv } from './gc-stats.js';
 import { daemonPool } from './memory.js';
 import { IdleMemory } from './idle-memory.js';
+import { defaultCryptoThreads } from '../crypto/aead-queue.js';
 
 export type LogLevel = 'verbose' | 'error' | 'silent';
 
@@ -65,6 +66,15 @@ function report(fd: number | null, text: string): void {
   }
 }
 
+/** WGTS_CRYPTO_THREADS (crypto/aead-queue.ts); @throws StartupError naming the variable when it is not a number. */
+function cryptoThreadsFrom(env: NodeJS.ProcessEnv): number {
+  try {
+    return defaultCryptoThreads(env);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+}
+
 /** Run until shutdown; never returns. Startup errors are printed (and reported to the parent), exit 1. */
 export async function runDaemon(opts: DaemonOptions): Promise<never> {
   let log: Logger = consoleLogger(opts.logLevel, opts.name);
@@ -76,7 +86,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<never> {
     const name = tun.name;
     log = consoleLogger(opts.logLevel, name);
     log.verbose?.(`Starting wgts on ${name}`);
-    dev = new Device({ tun, bind: defaultBind(log), logger: log, pool: daemonPool(process.env) });
+    dev = new Device({ tun, bind: defaultBind(log), logger: log, pool: daemonPool(process.env), cryptoThreads: cryptoThreadsFrom(process.env) });
     try {
       const options = { logger: log, beforeRequest: () => tun.refresh() };
       server = await UapiServer.listen(dev, name, opts.uapiFd === null ? options : { ...options, fd: opts.uapiFd });
@@ -105,6 +115,7 @@ function counters(o: object): Record<string, number> {
 function statsOf(dev: Device): object {
   const pool = dev.pool.stats();
   return {
+    cryptoThreads: dev.cryptoThreads,
     drops: dev.drops.snapshot(),
     tun: counters(dev.tun),
     bind: counters(dev.bind),

@@ -21,8 +21,13 @@ export interface Endpoint {
 }
 
 export interface BindHandler {
-  /** Datagrams bufs[0..count) arrived from endpoints[0..count); the buffers are the handler's. */
-  onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number): void;
+  /**
+   * Datagrams bufs[0..count) arrived from endpoints[0..count); the buffers are the handler's. With
+   * `segments` (a bind reading with UDP GRO), segments[i] > 0 says bufs[i] holds datagrams of that
+   * many bytes back to back, coalesced by the kernel, the last one possibly shorter; 0 (or no array)
+   * is one datagram.
+   */
+  onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number, segments?: Int32Array): void;
 }
 
 export interface Bind {

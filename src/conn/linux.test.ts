@@ -9,27 +9,40 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import { native, nativeError } from '../native/index.js';
 import type { BindHandler, Endpoint } from './bind.js';
-import { LinuxBind, LinuxEndpoint } from './linux.js';
+import { GRO_READ_SLOTS, LinuxBind, LinuxEndpoint, type LinuxBindOptions } from './linux.js';
 
 const skip = native === null && process.env['CI'] !== 'true' ? `native shim not loaded: ${nativeError}` : false;
 const isRoot = process.getuid?.() === 0;
 const IN_CI = process.env['CI'] === 'true';
 const rootSkip = skip !== false ? skip : !isRoot && !IN_CI ? 'needs root for a network namespace' : false;
 
-/** Keeps copies of what arrives, and (unless told to hold them) releases the buffers at once. */
+/**
+ * Keeps copies of what arrives, one per datagram (a UDP GRO read is cut at its segment size), and
+ * (unless told to hold them) releases the buffers at once.
+ */
 class Inbox implements BindHandler {
   data: Uint8Array[] = [];
   from: Endpoint[] = [];
   held: PacketBuffer[] = [];
   batches = 0;
+  /** Buffers that held more than one datagram. */
+  coalesced = 0;
   hold = false;
-  onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number): void {
+  onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number, segments?: Int32Array): void {
     this.batches++;
     for (let i = 0; i < count; i++) {
-      this.data.push(bufs[i]!.data().slice());
-      this.from.push(endpoints[i]!);
-      if (this.hold) this.held.push(bufs[i]!);
-      else bufs[i]!.release();
+      const buf = bufs[i]!;
+      const seg = segments?.[i] ?? 0;
+      const len = buf.end - buf.start;
+      const step = seg > 0 && seg < len ? seg : len;
+      if (step < len) this.coalesced++;
+      for (let at = buf.start; at < buf.end || at === buf.start; at += step) {
+        this.data.push(buf.bytes.slice(at, Math.min(at + step, buf.end)));
+        this.from.push(endpoints[i]!);
+        if (step === 0) break;
+      }
+      if (this.hold) this.held.push(buf);
+      else buf.release();
     }
   }
 }
@@ -87,9 +100,9 @@ function assertBatch(inbox: Inbox, n: number, salt: number): void {
   for (let i = 0; i < n; i++) assert.ok(Buffer.from(inbox.data[i]!).equals(Buffer.from(datagram(i, salt))), `datagram ${i}`);
 }
 
-async function pair(poolA: TieredPool, poolB: TieredPool): Promise<{ a: LinuxBind; b: LinuxBind; ia: Inbox; ib: Inbox; pa: number; pb: number }> {
-  const a = new LinuxBind();
-  const b = new LinuxBind();
+async function pair(poolA: TieredPool, poolB: TieredPool, options: LinuxBindOptions = {}): Promise<{ a: LinuxBind; b: LinuxBind; ia: Inbox; ib: Inbox; pa: number; pb: number }> {
+  const a = new LinuxBind(options);
+  const b = new LinuxBind(options);
   const ia = new Inbox();
   const ib = new Inbox();
   const pa = await a.open(0, ia, poolA);
@@ -210,7 +223,7 @@ test('a GSO run refused for segments larger than the path MTU goes out as plain 
     const got = [];
     const inbox = { onDatagrams(bufs, eps, n) { for (let i = 0; i < n; i++) { got.push(bufs[i].end - bufs[i].start); bufs[i].release(); } } };
     const a = new LinuxBind({ ipv6: false });
-    const b = new LinuxBind({ ipv6: false });
+    const b = new LinuxBind({ ipv6: false, gro: false });
     await a.open(0, { onDatagrams() {} }, pool);
     const pb = await b.open(0, inbox, pool);
     const to = a.parseEndpoint('127.0.0.1:' + pb);
@@ -251,7 +264,7 @@ test('backpressure: an exhausted Source stops reading; resume() delivers the res
   const poolA = new TieredPool();
   // Room for 20 small chunks: the reader runs dry with datagrams still queued in the kernel.
   const poolB = new TieredPool({ budget: new Budget(20 * 2048) });
-  const { a, b, ib, pb } = await pair(poolA, poolB);
+  const { a, b, ib, pb } = await pair(poolA, poolB, { gro: false });
   try {
     ib.hold = true;
     sendBatch(a, poolA, a.parseEndpoint(`127.0.0.1:${pb}`), 60, 4);
@@ -276,7 +289,7 @@ test('backpressure: an exhausted Source stops reading; resume() delivers the res
 test('read slots the kernel did not fill are kept for the next read, and given back on close', { skip }, async () => {
   const poolA = new TieredPool();
   const poolB = new TieredPool();
-  const { a, b, ib, pb } = await pair(poolA, poolB);
+  const { a, b, ib, pb } = await pair(poolA, poolB, { gro: false });
   try {
     sendBatch(a, poolA, a.parseEndpoint(`127.0.0.1:${pb}`), 5, 7);
     await waitFor('5 datagrams', () => ib.data.length >= 5);
@@ -340,7 +353,7 @@ test('sends to a family with no socket are dropped and released; a taken port is
 test('jumbo datagrams: the first is truncated and dropped, then slots grow and the rest arrive whole', { skip }, async () => {
   const poolA = new TieredPool();
   const poolB = new TieredPool();
-  const { a, b, ib, pb } = await pair(poolA, poolB);
+  const { a, b, ib, pb } = await pair(poolA, poolB, { gro: false });
   try {
     const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
     const big = (salt: number): Uint8Array => {
@@ -379,6 +392,52 @@ test('equal-sized packets leave as UDP_SEGMENT super-datagrams and arrive as sep
     await waitFor('100 datagrams', () => ib.data.length >= 100);
     assertSized(ib, sizes);
     assert.ok(a.gsoSends >= 2 && a.gsoSends <= 4, `super-datagrams: ${a.gsoSends}`);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+});
+
+test('UDP GRO: a run of equal datagrams arrives as one buffer with its segment size, cut exactly; forced off, one per buffer', { skip }, async () => {
+  for (const gro of [true, false]) {
+    const poolA = new TieredPool();
+    const poolB = new TieredPool();
+    const { a, b, ib, pb } = await pair(poolA, poolB, { gro });
+    try {
+      assert.equal(b.groSockets > 0, gro, 'the kernel took UDP_GRO (Linux 5.0+) unless told not to ask');
+      const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
+      const sizes = [...new Array<number>(63).fill(1452), 400];
+      a.send(sizedBatch(poolA, sizes), sizes.length, toB);
+      await waitFor('64 datagrams', () => ib.data.length >= 64);
+      assertSized(ib, sizes);
+      if (gro) {
+        assert.ok(ib.coalesced > 0 && b.groReads > 0, `coalesced reads: ${ib.coalesced}`);
+      } else {
+        assert.equal(ib.coalesced, 0);
+        assert.equal(b.groReads, 0);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    assert.equal(poolA.outstanding + poolB.outstanding, 0);
+  }
+});
+
+test('UDP GRO: a busy socket holds at most GRO_READ_SLOTS read slots of the large tier', { skip }, async () => {
+  const poolA = new TieredPool();
+  const poolB = new TieredPool();
+  const { a, b, ib, pb } = await pair(poolA, poolB);
+  try {
+    ib.hold = true;
+    const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
+    for (let round = 0; round < 8; round++) a.send(sizedBatch(poolA, new Array<number>(64).fill(1000)), 64, toB);
+    await waitFor('512 datagrams', () => ib.data.length >= 512);
+    const slotsHeld = poolB.outstanding - ib.held.length;
+    assert.ok(slotsHeld >= 1 && slotsHeld <= GRO_READ_SLOTS, `read slots held by the socket: ${slotsHeld}`);
+    assert.ok(ib.held.every((buf) => buf.capacity >= 65535), 'GRO slots are large enough for 64 KiB');
+    for (const buf of ib.held.splice(0)) buf.release();
   } finally {
     await a.close();
     await b.close();

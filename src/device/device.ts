@@ -126,6 +126,11 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     return this.tun.mtu();
   }
 
+  /** Crypto threads the data path uses (0: all crypto on the event loop). */
+  get cryptoThreads(): number {
+    return this.sender.cryptoThreads;
+  }
+
   isUp(): boolean {
     return this.state === 'up';
   }
@@ -172,8 +177,8 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     this.emit('tun', event);
   }
 
-  onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number): void {
-    this.receiver.receiveBatch(bufs, endpoints, count);
+  onDatagrams(bufs: PacketBuffer[], endpoints: Endpoint[], count: number, segments?: Int32Array): void {
+    this.receiver.receiveBatch(bufs, endpoints, count, segments ?? null);
   }
 
   /** The largest transport message our peers send if their MTU is ours: header, padded packet, tag. */

@@ -16,6 +16,7 @@
  * here throws.
  */
 import { AeadQueue, type AeadEntry } from '../crypto/aead-queue.js';
+import { SegmentViews } from '../buffer/segment-views.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Endpoint } from '../conn/bind.js';
 import {
@@ -65,6 +66,11 @@ class OpenJob {
 
 export class Receiver {
   private readonly queue: AeadQueue<OpenJob>;
+  /** The batch being filled by receiveBatch, and how many slots it has so far. */
+  private entry: AeadEntry<OpenJob> | null = null;
+  private entryCount = 0;
+  /** The datagrams of UDP GRO reads, each a view of its segment. */
+  private readonly views = new SegmentViews();
   private readonly tunOut: PacketBuffer[] = new Array<PacketBuffer>(RECEIVE_BATCH);
   /** The peers an opened batch authenticated packets of, each once; per peer, its bytes and whether any carried data. */
   private readonly touched: (Peer | null)[] = new Array<Peer | null>(RECEIVE_BATCH).fill(null);
@@ -91,81 +97,104 @@ export class Receiver {
     this.queue.close();
   }
 
-  /** Steps 1-2 for a bind batch; the buffers become ours. */
-  receiveBatch(bufs: PacketBuffer[], endpoints: Endpoint[], count: number): void {
-    const dev = this.dev;
-    const now = dev.clock.now();
-    let e: AeadEntry<OpenJob> | null = null;
-    let n = 0;
+  /**
+   * Steps 1-2 for a bind batch; the buffers become ours. A buffer of several datagrams (UDP GRO:
+   * segments[i] > 0) is walked in place: each datagram is a view of its segment (buffer/segment-views.ts),
+   * and the buffer goes back when the last view does.
+   */
+  receiveBatch(bufs: PacketBuffer[], endpoints: Endpoint[], count: number, segments: Int32Array | null): void {
+    const now = this.dev.clock.now();
+    const views = this.views;
     for (let i = 0; i < count; i++) {
       const buf = bufs[i]!;
-      const b = buf.bytes;
-      const s = buf.start;
-      const len = buf.end - s;
-      if (len < 4) {
-        dev.drops.badSize++;
-        buf.release();
+      const seg = segments === null ? 0 : segments[i]!;
+      const len = buf.end - buf.start;
+      if (seg <= 0 || len <= seg) {
+        this.classify(buf, endpoints[i]!, now);
         continue;
       }
-      const type = messageType(b, s);
-      if (type === MESSAGE_TRANSPORT) {
-        if (len < DATA_MIN_LEN) {
-          dev.drops.badSize++;
-          buf.release();
-          continue;
-        }
-        const entry = dev.indexTable.lookup(readU32(b, s + DATA_RECEIVER));
-        const kp = entry === undefined ? null : entry.keypair;
-        if (kp === null || kp.dead) {
-          dev.drops.unknownIndex++;
-          buf.release();
-          continue;
-        }
-        const lo = readU32(b, s + DATA_COUNTER);
-        const hi = readU32(b, s + DATA_COUNTER + 4);
-        // Counters at or above 2^53 cannot occur within REJECT_AFTER_TIME; they are refused, not rounded.
-        if (hi >= 0x200000 || now - kp.created >= REJECT_AFTER_TIME_MS) {
-          dev.drops.expiredKeypair++;
-          buf.release();
-          continue;
-        }
-        e ??= this.queue.take();
-        const batch = e.batch;
-        const job = e.context;
-        batch.keys[n] = kp.recvKey;
-        batch.counters[n] = hi * 0x100000000 + lo;
-        batch.bufs[n] = b;
-        batch.starts[n] = s + DATA_HEADER_LEN;
-        batch.lengths[n] = len - DATA_HEADER_LEN;
-        job.keypairs[n] = kp;
-        job.peers[n] = entry!.peer;
-        job.bufs[n] = buf;
-        job.endpoints[n] = endpoints[i]!;
-        n++;
-        if (n === RECEIVE_BATCH) {
-          batch.count = n;
-          this.queue.submit(e);
-          e = null;
-          n = 0;
-        }
-        continue;
+      const g = views.group(buf, Math.ceil(len / seg));
+      for (let at = buf.start; at < buf.end; at += seg) {
+        this.classify(views.view(g, at, Math.min(at + seg, buf.end)), endpoints[i]!, now);
       }
-      if (
-        (type === MESSAGE_INITIATION && len === INITIATION_LEN) ||
-        (type === MESSAGE_RESPONSE && len === RESPONSE_LEN) ||
-        (type === MESSAGE_COOKIE_REPLY && len === COOKIE_REPLY_LEN)
-      ) {
-        this.handshakes.enqueue(buf, endpoints[i]!);
-        continue;
-      }
-      if (type >= MESSAGE_INITIATION && type <= MESSAGE_COOKIE_REPLY) dev.drops.badSize++;
-      else dev.drops.badType++;
-      buf.release();
     }
+    const e = this.entry;
     if (e !== null) {
-      e.batch.count = n;
+      this.entry = null;
+      e.batch.count = this.entryCount;
+      this.entryCount = 0;
       this.queue.submit(e);
     }
+  }
+
+  /** Step 2 for one datagram: into the batch being filled, to the handshake queue, or dropped. */
+  private classify(buf: PacketBuffer, endpoint: Endpoint, now: number): void {
+    const dev = this.dev;
+    const b = buf.bytes;
+    const s = buf.start;
+    const len = buf.end - s;
+    if (len < 4) {
+      dev.drops.badSize++;
+      buf.release();
+      return;
+    }
+    const type = messageType(b, s);
+    if (type === MESSAGE_TRANSPORT) {
+      if (len < DATA_MIN_LEN) {
+        dev.drops.badSize++;
+        buf.release();
+        return;
+      }
+      const entry = dev.indexTable.lookup(readU32(b, s + DATA_RECEIVER));
+      const kp = entry === undefined ? null : entry.keypair;
+      if (kp === null || kp.dead) {
+        dev.drops.unknownIndex++;
+        buf.release();
+        return;
+      }
+      const lo = readU32(b, s + DATA_COUNTER);
+      const hi = readU32(b, s + DATA_COUNTER + 4);
+      // Counters at or above 2^53 cannot occur within REJECT_AFTER_TIME; they are refused, not rounded.
+      if (hi >= 0x200000 || now - kp.created >= REJECT_AFTER_TIME_MS) {
+        dev.drops.expiredKeypair++;
+        buf.release();
+        return;
+      }
+      let e = this.entry;
+      if (e === null) e = this.entry = this.queue.take();
+      const n = this.entryCount;
+      const batch = e.batch;
+      const job = e.context;
+      batch.keys[n] = kp.recvKey;
+      batch.counters[n] = hi * 0x100000000 + lo;
+      batch.bufs[n] = b;
+      batch.starts[n] = s + DATA_HEADER_LEN;
+      batch.lengths[n] = len - DATA_HEADER_LEN;
+      job.keypairs[n] = kp;
+      job.peers[n] = entry!.peer;
+      job.bufs[n] = buf;
+      job.endpoints[n] = endpoint;
+      if (n + 1 < RECEIVE_BATCH) {
+        this.entryCount = n + 1;
+        return;
+      }
+      this.entry = null;
+      this.entryCount = 0;
+      batch.count = RECEIVE_BATCH;
+      this.queue.submit(e);
+      return;
+    }
+    if (
+      (type === MESSAGE_INITIATION && len === INITIATION_LEN) ||
+      (type === MESSAGE_RESPONSE && len === RESPONSE_LEN) ||
+      (type === MESSAGE_COOKIE_REPLY && len === COOKIE_REPLY_LEN)
+    ) {
+      this.handshakes.enqueue(buf, endpoint);
+      return;
+    }
+    if (type >= MESSAGE_INITIATION && type <= MESSAGE_COOKIE_REPLY) dev.drops.badSize++;
+    else dev.drops.badType++;
+    buf.release();
   }
 
   /** Steps 4-5 for an opened batch, in the order batches were made. */

@@ -132,6 +132,8 @@ export interface NativeBinding {
   sockSetMark(fd: number, mark: number): number;
   /** SO_RCVBUF(FORCE) and SO_SNDBUF(FORCE): 0 | -errno. */
   sockSetBuffers(fd: number, recvBytes: number, sendBytes: number): number;
+  /** UDP_GRO on or off: 0 | -errno (ENOPROTOOPT before Linux 5.0). */
+  sockSetGro(fd: number, on: boolean): number;
   /** recvmmsg into windows 0..count-1: datagrams (0 on EAGAIN) | -errno; see RECV_META_*. */
   recvBatch(
     fd: number,
@@ -269,7 +271,7 @@ export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
   'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
-  'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'recvBatch', 'sendBatch',
+  'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen', 'aeadBackend',
   'aeadThreadsStart', 'aeadThreadsSubmit', 'aeadThreadsWait', 'aeadThreadsStop',
   'mallocTrim', 'execve',

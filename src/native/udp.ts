@@ -59,6 +59,14 @@ export function setSocketMark(fd: number, mark: number, label: string): void {
  * Kernel receive and send buffer sizes: SO_RCVBUFFORCE/SO_SNDBUFFORCE with CAP_NET_ADMIN (past
  * net.core.rmem_max), else the plain options (capped by it). @throws NativeError.
  */
+/**
+ * Turns UDP_GRO on: from then on one read may return several datagrams coalesced (recvBatch reports
+ * their segment size). False when the kernel refuses it (before Linux 5.0: ENOPROTOOPT).
+ */
+export function setSocketGro(fd: number, on: boolean): boolean {
+  return requireNative('the Linux bind').sockSetGro(fd, on) === 0;
+}
+
 export function setSocketBuffers(fd: number, recvBytes: number, sendBytes: number, label: string): void {
   const r = requireNative('the Linux bind').sockSetBuffers(fd, recvBytes | 0, sendBytes | 0);
   if (r < 0) throw new NativeError(r, 'setsockopt(SO_RCVBUF/SO_SNDBUF)', label);

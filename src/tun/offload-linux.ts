@@ -201,15 +201,24 @@ export class VnetPath {
         counters.tsoSuperPackets++;
         counters.tsoSegments += segments;
       }
-      for (let k = 0; k < segments; k++) {
-        const buf = source.get(HEADROOM_BYTES + splitter.segmentLength(k) + TAILROOM_BYTES);
-        if (buf === null) {
-          this.starved = true;
-          counters.readDropped += segments - k;
-          break;
+      // Buffers for as many segments as fit the batch, then one writeSegments for that run (one
+      // native copy-and-checksum call), handed on when the batch is full.
+      let k = 0;
+      while (k < segments) {
+        const run = m;
+        const first = k;
+        while (k < segments && m < batch) {
+          const buf = source.get(HEADROOM_BYTES + splitter.segmentLength(k) + TAILROOM_BYTES);
+          if (buf === null) {
+            this.starved = true;
+            counters.readDropped += segments - k;
+            break;
+          }
+          out[m++] = buf;
+          k++;
         }
-        buf.end = buf.start + splitter.writeSegment(k, buf.bytes, buf.start);
-        out[m++] = buf;
+        if (m > run) splitter.writeSegments(first, m - run, out, run);
+        if (this.starved) break;
         if (m === batch) {
           handler.onPackets(out, m);
           m = 0;
