@@ -61,12 +61,17 @@ function skipUnless(reason: string | null, optional = false): string | false {
 
 /** Runs one script; returns how many checks passed (its "ok - " lines). Throws with the whole output on failure. */
 function runScript(name: string, ...args: string[]): number {
+  return runScriptWith({}, name, ...args);
+}
+
+/** runScript with more environment for the daemons the script starts (an offload forced off, say). */
+function runScriptWith(env: Record<string, string>, name: string, ...args: string[]): number {
   if (basics !== null) assert.fail(`cannot run ${name} (CI=true forbids skipping): ${basics}`);
   // One stream, so failures read in order with the checks around them.
   const r = spawnSync('bash', ['-c', 'exec bash "$0" "$@" 2>&1', path.join(SCRIPTS, name), ...args], {
     encoding: 'utf8',
     timeout: SCRIPT_TIMEOUT_MS,
-    env: { ...process.env, NODE: process.execPath },
+    env: { ...process.env, ...env, NODE: process.execPath },
   });
   const out = r.stdout ?? '';
   if (r.status !== 0) {
@@ -121,3 +126,22 @@ test('wgts <-> wireguard-go (upstream): setconf/addconf/syncconf, iperf3 UDP, MT
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
 });
+
+/**
+ * The data path with each offload forced off in turn (the daemon's switches), against wgts and the
+ * upstream wireguard-go: ping and iperf3 TCP both ways must pass either way.
+ */
+const FORCED_OFF: readonly [string, string][] = [
+  ['WGTS_TUN_OFFLOAD', 'TUN TSO/GRO'],
+  ['WGTS_UDP_GRO', 'UDP GRO'],
+  ['WGTS_UDP_GSO', 'UDP GSO'],
+  ['WGTS_CRYPTO_THREADS', 'crypto threads'],
+];
+for (const [variable, what] of FORCED_OFF) {
+  test(`interop with ${what} forced off (${variable}=0): wgts <-> wgts`, { skip: skipUnless(basics) }, (t) => {
+    t.diagnostic(`${runScriptWith({ [variable]: '0' }, 'interop.sh', 'wgts')} checks passed`);
+  });
+  test(`interop with ${what} forced off (${variable}=0): wgts <-> wireguard-go (upstream)`, { skip: skipUnless(basics ?? (hasUpstream ? null : `${upstreamGo} not present`), !hasUpstream) }, (t) => {
+    t.diagnostic(`${runScriptWith({ [variable]: '0' }, 'interop.sh', upstreamGo)} checks passed`);
+  });
+}
