@@ -1,9 +1,9 @@
 /*
  * Pure byte helpers that profiles proved hot (DESIGN.md, "The native shim"), over a batch of windows
  * described as every other batch call describes them (shim_batch): scatterSum cuts one contiguous
- * range into windows and returns each window's Internet checksum (RFC 1071) from the same pass, for
- * the TSO split (src/tun/offload-tso.ts); gather copies windows back to back into one range, for GRO
- * (src/tun/offload-gro.ts). In JS each copy needed a view object (Node 20 has no copy between two
+ * range into windows, each behind a copy of one header, and returns each window's Internet checksum
+ * (RFC 1071) from the same pass, for the TSO split (src/tun/offload-tso.ts); gather copies windows
+ * back to back into one range, for GRO (src/tun/offload-gro.ts). In JS each copy needed a view object (Node 20 has no copy between two
  * typed arrays without one: garbage per packet) and the checksum loop ran at ~2.4 GB/s. One call per
  * super-packet, because an N-API call costs ~35 ns plus ~10-15 ns per argument read, more than
  * copying a small segment.
@@ -54,29 +54,36 @@ static uint32_t copy_sum(uint8_t* dst, const uint8_t* src, size_t len) {
 }
 
 /*
- * scatterSum(src: Uint8Array, from: number, slabs, slabIndex: Int32Array, offsets: Int32Array,
- *            sizes: Int32Array, sums: Int32Array, count: number): bytes copied
- * Cuts src[from...] into windows 0..count-1 in order: window i receives the next sizes[i] bytes, and
- * sums[i] their folded one's-complement sum (0..0xffff, not complemented). The TSO split's payloads.
+ * scatterSum(src: Uint8Array, from: number, headerAt: number, headerLen: number, slabs,
+ *            slabIndex: Int32Array, offsets: Int32Array, sizes: Int32Array, sums: Int32Array,
+ *            count: number): payload bytes copied
+ * Cuts src[from...] into windows 0..count-1 in order: window i receives src[headerAt, headerAt +
+ * headerLen) and then the next sizes[i] - headerLen bytes from `from`; sums[i] is the folded
+ * one's-complement sum (0..0xffff, not complemented) of those payload bytes. The TSO split: every
+ * segment starts with the super-packet's headers, patched afterwards in JS.
  */
 static napi_value scatter_sum(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  shim_args(env, info, 8, argv);
+  napi_value argv[10];
+  shim_args(env, info, 10, argv);
   size_t src_len, n_sums;
   const uint8_t* src = shim_bytes(env, argv[0], &src_len);
   int64_t from = (int64_t)shim_f64(env, argv[1]);
+  int64_t header_at = (int64_t)shim_f64(env, argv[2]);
+  int64_t header_len = (int64_t)shim_f64(env, argv[3]);
   shim_batch b;
-  shim_batch_init(env, &b, argv + 2);
-  int32_t* sums = shim_typed(env, argv[6], napi_int32_array, &n_sums);
-  uint32_t count = shim_u32(env, argv[7]);
+  shim_batch_init(env, &b, argv + 4);
+  int32_t* sums = shim_typed(env, argv[8], napi_int32_array, &n_sums);
+  uint32_t count = shim_u32(env, argv[9]);
   ASSERT(count <= b.count && count <= n_sums && from >= 0 && (size_t)from <= src_len);
-  size_t at = (size_t)from;
+  ASSERT(header_at >= 0 && header_len >= 0 && (size_t)(header_at + header_len) <= src_len);
+  size_t at = (size_t)from, hlen = (size_t)header_len;
   for (uint32_t i = 0; i < count; i++) {
     uint8_t* p = shim_batch_window(&b, i, 0);
-    size_t len = (size_t)b.size[i];
-    ASSERT(p != NULL && len <= src_len - at);
-    sums[i] = (int32_t)copy_sum(p, src + at, len);
-    at += len;
+    size_t size = (size_t)b.size[i];
+    ASSERT(p != NULL && size >= hlen && size - hlen <= src_len - at);
+    memcpy(p, src + header_at, hlen);
+    sums[i] = (int32_t)copy_sum(p + hlen, src + at, size - hlen);
+    at += size - hlen;
   }
   return shim_int(env, (int64_t)(at - (size_t)from));
 }

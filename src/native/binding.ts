@@ -248,13 +248,15 @@ export interface NativeBinding {
 
   // ---- bytes.c ----
   /**
-   * Cuts src[from...] into windows 0..count-1 in order (window i gets the next sizes[i] bytes) and
-   * writes each window's folded one's-complement sum (RFC 1071, not complemented) to sums[i].
-   * Returns the bytes copied.
+   * Cuts src[from...] into windows 0..count-1 in order: window i gets src[headerAt, headerAt +
+   * headerLen), then the next sizes[i] - headerLen bytes; sums[i] = the folded one's-complement sum
+   * (RFC 1071, not complemented) of those. Returns the payload bytes copied.
    */
   scatterSum(
     src: Uint8Array,
     from: number,
+    headerAt: number,
+    headerLen: number,
     slabs: SlabMemory[],
     slabIndex: Int32Array,
     offsets: Int32Array,

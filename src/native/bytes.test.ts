@@ -37,28 +37,32 @@ function sizesFor(round: number): number[] {
   return sizes;
 }
 
-test('scatterSum: the C and the twin cut and sum alike, and each sum is checksumReference of its window', { skip }, () => {
+test('scatterSum: the C and the twin cut, copy the header and sum alike; each sum is checksumReference of its payload', { skip }, () => {
   for (let round = 0; round < 60; round++) {
+    const headerLen = [0, 1, 20, 52, 60][round % 5]!;
     const sizes = sizesFor(round);
-    const total = sizes.reduce((a, b) => a + b, 0);
+    const payloads = sizes.reduce((a, b) => a + b, 0);
     const from = randomInt(0, 9);
-    const src = new Uint8Array(randomBytes(from + total + randomInt(0, 9)));
-    const a = windowsOf(sizes);
-    const b = windowsOf(sizes);
+    const headerAt = from + payloads + randomInt(0, 9);
+    const src = new Uint8Array(randomBytes(headerAt + headerLen + randomInt(0, 9)));
+    const withHeader = sizes.map((n) => n + headerLen);
+    const a = windowsOf(withHeader);
+    const b = windowsOf(withHeader);
     // Same offsets in both: copy a's layout into b.
     b.batch.slabIndex.set(a.batch.slabIndex);
     b.batch.offsets.set(a.batch.offsets);
     const sumsC = new Int32Array(MAX_BATCH).fill(-1);
     const sumsTs = new Int32Array(MAX_BATCH).fill(-1);
-    assert.equal(scatterSum(src, from, a.batch, sumsC, sizes.length), total);
-    assert.equal(scatterSumPortable(src, from, b.batch, sumsTs, sizes.length), total);
+    assert.equal(scatterSum(src, from, headerAt, headerLen, a.batch, sumsC, sizes.length), payloads);
+    assert.equal(scatterSumPortable(src, from, headerAt, headerLen, b.batch, sumsTs, sizes.length), payloads);
     assert.deepEqual(a.slabs[0], b.slabs[0]);
     assert.deepEqual(a.slabs[1], b.slabs[1]);
     let at = from;
     for (let i = 0; i < sizes.length; i++) {
       const slab = a.slabs[a.batch.slabIndex[i]!]!;
       const off = a.batch.offsets[i]!;
-      assert.deepEqual(slab.subarray(off, off + sizes[i]!), src.subarray(at, at + sizes[i]!), `window ${i}`);
+      assert.deepEqual(slab.subarray(off, off + headerLen), src.subarray(headerAt, headerAt + headerLen), `header of window ${i}`);
+      assert.deepEqual(slab.subarray(off + headerLen, off + headerLen + sizes[i]!), src.subarray(at, at + sizes[i]!), `window ${i}`);
       assert.equal(sumsC[i], checksumReference(src, at, at + sizes[i]!, 0), `sum of window ${i} (${sizes[i]} bytes)`);
       at += sizes[i]!;
     }
@@ -93,7 +97,7 @@ test('a 64 KiB range scatters into 48 windows with exact sums (the word sums sta
   sizes.push(65535 - 47 * 1368);
   const { batch } = windowsOf(sizes);
   const sums = new Int32Array(MAX_BATCH);
-  assert.equal(scatterSum(src, 0, batch, sums, sizes.length), 65535);
+  assert.equal(scatterSum(src, 0, 0, 0, batch, sums, sizes.length), 65535);
   for (let i = 0; i < sizes.length; i++) assert.equal(sums[i], checksumReference(src, 0, sizes[i]!, 0));
 });
 
@@ -102,9 +106,11 @@ test('ranges that do not fit are refused before the C sees them', () => {
   const slab = new Uint8Array(64);
   batch.set(0, slab, 0, 32);
   const sums = new Int32Array(4);
-  assert.throws(() => scatterSum(new Uint8Array(31), 0, batch, sums, 1), RangeError);
-  assert.throws(() => scatterSum(new Uint8Array(40), 9, batch, sums, 1), RangeError);
-  assert.throws(() => scatterSum(new Uint8Array(40), 0, batch, sums, 5), RangeError);
+  assert.throws(() => scatterSum(new Uint8Array(31), 0, 0, 0, batch, sums, 1), RangeError);
+  assert.throws(() => scatterSum(new Uint8Array(40), 9, 0, 0, batch, sums, 1), RangeError);
+  assert.throws(() => scatterSum(new Uint8Array(40), 0, 0, 0, batch, sums, 5), RangeError);
+  assert.throws(() => scatterSum(new Uint8Array(40), 0, 30, 20, batch, sums, 1), RangeError, 'header past the end');
+  assert.throws(() => scatterSum(new Uint8Array(100), 0, 0, 33, batch, sums, 1), RangeError, 'window shorter than the header');
   assert.throws(() => gather(new Uint8Array(31), 0, batch, 1), RangeError);
   batch.setEmpty(1);
   assert.throws(() => gather(new Uint8Array(100), 0, batch, 2), RangeError);

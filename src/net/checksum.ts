@@ -25,8 +25,11 @@
 /** Ranges shorter than this take the reference loop: the word loop's setup does not pay off. */
 const WORD_LOOP_MIN_BYTES = 64;
 
-/** Folds a non-negative sum (up to 2^53) to 16 bits with end-around carry. */
-function fold(sum: number): number {
+/**
+ * Folds a non-negative sum (up to 2^53) to 16 bits with end-around carry: how partial sums of
+ * 16-bit words (and fields added to them one by one, as RFC 1624 updates them) become one.
+ */
+export function fold(sum: number): number {
   while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
   return sum;
 }
