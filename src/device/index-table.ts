@@ -9,7 +9,7 @@
  * 2 Gbit/s, measured with the sampling heap profiler). New indices are drawn so that no two live
  * ones share a key; they stay uniformly random 32-bit values.
  */
-import { randomFillSync } from 'node:crypto';
+import { randomU32 } from '../crypto/random-pool.js';
 import type { Keypair } from './keypair.js';
 import type { Handshake } from './noise.js';
 
@@ -19,17 +19,6 @@ export interface IndexEntry<P> {
   peer: P;
   handshake: Handshake | null;
   keypair: Keypair | null;
-}
-
-const rnd = new Uint32Array(64);
-let rndAt = rnd.length;
-
-function randomU32(): number {
-  if (rndAt === rnd.length) {
-    randomFillSync(rnd);
-    rndAt = 0;
-  }
-  return rnd[rndAt++]!;
 }
 
 export class IndexTable<P> {

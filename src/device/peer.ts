@@ -9,7 +9,7 @@
  * and reads the rest. When a timer expires the peer calls the sender itself; the device hears only
  * what its embedder must (a handshake, a new endpoint, a failed handshake) through PeerHost.
  */
-import { randomInt } from 'node:crypto';
+import { randomBelow } from '../crypto/random-pool.js';
 import { Timer, type Clock } from '../base/clock.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Endpoint } from '../conn/bind.js';
@@ -51,7 +51,7 @@ export interface PeerHost {
 
 /** Up to a third of a second more on each retry, so peers do not retry in lockstep (6.4). */
 function jitter(): number {
-  return randomInt(REKEY_TIMEOUT_JITTER_MAX_MS + 1);
+  return randomBelow(REKEY_TIMEOUT_JITTER_MAX_MS + 1);
 }
 
 export class Peer {
