@@ -73,11 +73,11 @@ export const LINUX_BIND_BATCH = MAX_BATCH;
  */
 export const RECV_BYTES = SMALL_CHUNK_BYTES;
 /**
- * Read slots of a socket with UDP GRO: 16 coalesced datagrams of up to 64 KiB (each up to 45
- * full-size WireGuard messages) per recvmmsg. Fewer than the 128 plain slots, so a busy socket holds
- * ~1 MiB of 68 KiB chunks rather than 8.5 MiB (wireguard-go reads 128 x 64 KiB).
+ * Read slots of a socket with UDP GRO: 8 coalesced datagrams of up to 64 KiB (each up to 45
+ * full-size WireGuard messages, so up to ~360 per recvmmsg). Fewer than the 128 plain slots, so a
+ * busy socket holds ~0.5 MiB of 68 KiB chunks rather than 8.5 MiB (wireguard-go reads 128 x 64 KiB).
  */
-export const GRO_READ_SLOTS = 16;
+export const GRO_READ_SLOTS = 8;
 /** Fewest GRO read slots kept when traffic is light. */
 const GRO_MIN_READ_SLOTS = 2;
 /** UDP_SEGMENT's limit on segments per send: the kernel's UDP_MAX_SEGMENTS (udp_send_skb: EINVAL past it). */

@@ -36,13 +36,15 @@ import { TsoSplitter } from './offload-tso.js';
 import type { TunHandler } from './tun.js';
 
 /**
- * Most frames read per readiness: each may be 64 KiB, so 8 is up to 512 KiB and ~360 MTU-sized
+ * Most frames read per readiness: each may be 64 KiB, so 4 is up to 256 KiB and ~180 MTU-sized
  * segments, handed on in chunks. wireguard-go reads one frame per Read call; more per readiness
- * saves event-loop turns. 8 rather than 16: the slots then come from one 1 MiB slab of the large
- * tier (15 chunks); with 16 each daemon held 3 slabs instead of 2 in the iperf3 run (3.1 MB), for
- * no throughput difference we could see through the noise.
+ * saves event-loop turns. 8 rather than 16 first: the slots then came from one 1 MiB slab of the
+ * large tier (15 chunks); with 16 each daemon held 3 slabs instead of 2 in the iperf3 run (3.1 MB).
+ * Then 4 rather than 8, with the crypto threads: the seal queue holds batches too, and 4 took the
+ * sender's peak RSS at 32 streams from ~63.6 to ~62.2 MiB at the same throughput within the noise
+ * (3.5-4.1 Gbit/s).
  */
-export const VNET_READ_SLOTS = 8;
+export const VNET_READ_SLOTS = 4;
 /**
  * Fewest read slots taken when traffic is light: 2, not buffer/read-slots.ts's 8 for small slots,
  * because each is a 68 KiB chunk; two still read a super-packet and the next without a refill.
