@@ -93,11 +93,11 @@ test('keys are zeroed after 3 x REJECT_AFTER_TIME without a handshake', async ()
   const p = await makePair();
   await exchange(p, 1);
   const peer = [...p.a.dev.peers.values()][0]!;
-  assert.ok(peer.keypairs.current !== null);
+  assert.ok(peer.currentKeypair !== null);
   p.net.filter = () => false; // silence: no keepalives get through
   await advance(p, REJECT_AFTER_TIME_MS * 3 + 60_000, 5_000);
-  assert.equal(peer.keypairs.current, null);
-  assert.equal(peer.keypairs.previous, null);
+  assert.equal(peer.currentKeypair, null);
+  assert.equal(peer.active, false, 'keys zeroed and nothing else going on: the peer is idle');
   await assertClean(p);
 });
 
@@ -243,7 +243,7 @@ test('down and up again: sessions are dropped, a new handshake carries data', as
   const hs = countHandshakes(p);
   await exchange(p, 1);
   await p.a.dev.down();
-  assert.equal([...p.a.dev.peers.values()][0]!.keypairs.current, null, 'keys kept across down');
+  assert.equal([...p.a.dev.peers.values()][0]!.currentKeypair, null, 'keys kept across down');
   // While down, outbound packets are dropped, not queued.
   const noRoute = p.a.dev.drops.noRoute;
   assert.ok(p.a.tun.writePacket(ipv4Packet('10.0.0.1', '10.0.0.2', 10, 1)));

@@ -126,7 +126,7 @@ export class HandshakeQueue implements HandshakeSink {
 
     if (type === MESSAGE_COOKIE_REPLY) {
       const entry = dev.indexTable.lookup(readU32(b, s + COOKIE_RECEIVER));
-      if (entry === undefined || !entry.peer.cookies.consumeReply(b, s, now)) {
+      if (entry === undefined || !entry.peer.consumeCookieReply(b, s, now)) {
         dev.drops.handshakeInvalid++;
         return;
       }

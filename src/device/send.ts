@@ -94,7 +94,7 @@ export class Sender implements PeerSender {
     const dev = this.dev;
     if (!peer.running) return;
     const now = dev.clock.now();
-    const kp = peer.keypairs.current;
+    const kp = peer.currentKeypair;
     if (!keypairUsableForSend(kp, now)) {
       this.sendInitiation(peer, false);
       return;
@@ -212,7 +212,7 @@ export class Sender implements PeerSender {
       dev.verbose(`${peer}: cannot create a handshake initiation (invalid keys)`);
       return;
     }
-    peer.cookies.addMacs(buf.bytes, buf.start, INITIATION_LEN, now);
+    peer.addMacs(buf.bytes, buf.start, INITIATION_LEN, now);
     buf.end = buf.start + INITIATION_LEN;
     dev.verbose(`${peer}: sending handshake initiation`);
     peer.onAuthenticatedPacketSent();
@@ -240,7 +240,7 @@ export class Sender implements PeerSender {
       buf.release();
       return 0;
     }
-    peer.cookies.addMacs(buf.bytes, buf.start, RESPONSE_LEN, dev.clock.now());
+    peer.addMacs(buf.bytes, buf.start, RESPONSE_LEN, dev.clock.now());
     buf.end = buf.start + RESPONSE_LEN;
     dev.verbose(`${peer}: sending handshake response`);
     peer.onAuthenticatedPacketSent();

@@ -144,12 +144,12 @@ test('setting the same private key again keeps the sessions; a new key expires t
   const p = await makePair();
   await exchange(p, 1);
   const peer = [...p.a.dev.peers.values()][0]!;
-  const kp = peer.keypairs.current;
+  const kp = peer.currentKeypair;
   await p.a.dev.ipcSet(`private_key=${hex(p.a.priv)}\n`);
-  assert.equal(peer.keypairs.current, kp);
+  assert.equal(peer.currentKeypair, kp);
   assert.ok(kp !== null && kp.sendCounter < REJECT_AFTER_MESSAGES, 'session was expired by an unchanged key');
   await p.a.dev.ipcSet(`private_key=${hex(generatePrivateKey())}\n`);
-  assert.ok(peer.keypairs.current === null || peer.keypairs.current.sendCounter >= REJECT_AFTER_MESSAGES, 'a new key must not keep sending on old sessions');
+  assert.ok(peer.currentKeypair === null || peer.currentKeypair.sendCounter >= REJECT_AFTER_MESSAGES, 'a new key must not keep sending on old sessions');
   const [oa, ob] = await closePair(p);
   assert.equal(oa + ob, 0);
 });
