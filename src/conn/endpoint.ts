@@ -14,10 +14,13 @@ function withoutZone(text: string): string {
 
 export class UdpEndpoint implements Endpoint {
   readonly family: 4 | 6;
-  readonly address: string;
   readonly port: number;
   readonly addressBytes: Uint8Array;
-  private readonly text: string;
+  /**
+   * The address text once asked for (the portable bind sends by it); null before. Nothing else is
+   * kept as text: every peer holds an endpoint, and the binds on the data path use the bytes.
+   */
+  private addressText: string | null;
 
   /**
    * @param address numeric address text (net/address.ts parseIp; an IPv6 %zone is dropped), or the
@@ -38,15 +41,21 @@ export class UdpEndpoint implements Endpoint {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`endpoint port must be 0..65535, got ${port}`);
     this.family = bytes.length === 4 ? 4 : 6;
     this.addressBytes = bytes;
-    // One text rule for every address (formatIp): RFC 5952, and an IPv4-mapped address stays IPv6,
-    // written "::ffff:a.b.c.d", as wireguard-go's UAPI and `wg` print such an endpoint.
-    this.address = formatIp(bytes);
     this.port = port;
-    this.text = this.family === 4 ? `${this.address}:${port}` : `[${this.address}]:${port}`;
+    this.addressText = null;
+  }
+
+  /**
+   * One text rule for every address (formatIp): RFC 5952, and an IPv4-mapped address stays IPv6,
+   * written "::ffff:a.b.c.d", as wireguard-go's UAPI and `wg` print such an endpoint.
+   */
+  get address(): string {
+    return (this.addressText ??= formatIp(this.addressBytes));
   }
 
   toString(): string {
-    return this.text;
+    const a = this.addressText ?? formatIp(this.addressBytes);
+    return this.family === 4 ? `${a}:${this.port}` : `[${a}]:${this.port}`;
   }
 }
 

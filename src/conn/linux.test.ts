@@ -118,7 +118,7 @@ for (const family of [4, 6] as const) {
 
       // The sticky source: B learned where A reached it, and replies from there.
       assert.ok(fromA instanceof LinuxEndpoint && fromA.hasSrc);
-      assert.deepEqual([...fromA.srcAddress], family === 4 ? [127, 0, 0, 1] : [...new Uint8Array(15), 1]);
+      assert.deepEqual([...fromA.srcAddress!], family === 4 ? [127, 0, 0, 1] : [...new Uint8Array(15), 1]);
       sendBatch(b, poolB, fromA, 100, 2);
       await waitFor('100 replies', () => ia.data.length >= 100);
       assertBatch(ia, 100, 2);

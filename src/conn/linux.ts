@@ -105,8 +105,11 @@ const ENDPOINT_LIMIT = 4096;
 
 /** A UDP endpoint with the sticky local source address replies to it leave from. */
 export class LinuxEndpoint extends UdpEndpoint {
-  /** The local address (4 or 16 bytes, by family) the peer last reached us at; valid when hasSrc. */
-  readonly srcAddress: Uint8Array;
+  /**
+   * The local address (4 or 16 bytes, by family) the peer last reached us at; valid when hasSrc.
+   * Made at the first one learned: an endpoint only configured (every idle peer's) has none.
+   */
+  srcAddress: Uint8Array | null;
   hasSrc: boolean;
   /** The interface that address arrived on; given to the kernel only for IPv6 link-local sources. */
   srcIfindex: number;
@@ -115,7 +118,7 @@ export class LinuxEndpoint extends UdpEndpoint {
 
   constructor(address: string | Uint8Array, port: number) {
     super(address, port);
-    this.srcAddress = new Uint8Array(this.family === 4 ? 4 : 16);
+    this.srcAddress = null;
     this.hasSrc = false;
     this.srcIfindex = 0;
     this.next = null;
@@ -123,7 +126,7 @@ export class LinuxEndpoint extends UdpEndpoint {
 
   /** Records the local address a datagram from this endpoint arrived at. */
   learnSrc(bytes: Uint8Array, at: number, ifindex: number): void {
-    const src = this.srcAddress;
+    const src = (this.srcAddress ??= new Uint8Array(this.family === 4 ? 4 : 16));
     for (let i = 0; i < src.length; i++) src[i] = bytes[at + i]!;
     this.hasSrc = true;
     this.srcIfindex = ifindex;
@@ -136,9 +139,8 @@ export class LinuxEndpoint extends UdpEndpoint {
       this.srcIfindex = 0;
       return;
     }
-    if (address.length !== this.srcAddress.length) {
-      throw new RangeError(`source address for ${this} must be ${this.srcAddress.length} bytes, got ${address.length}`);
-    }
+    const len = this.family === 4 ? 4 : 16;
+    if (address.length !== len) throw new RangeError(`source address for ${this} must be ${len} bytes, got ${address.length}`);
     this.learnSrc(address, 0, ifindex);
   }
 }
@@ -440,7 +442,7 @@ export class LinuxBind implements Bind {
     }
     const family = ep.family;
     // The interface index pins the route; only an IPv6 link-local source needs it.
-    const v6LinkLocal = family === 6 && ep.srcAddress[0] === 0xfe && (ep.srcAddress[1]! & 0xc0) === 0x80;
+    const v6LinkLocal = family === 6 && ep.srcAddress !== null && ep.srcAddress[0] === 0xfe && (ep.srcAddress[1]! & 0xc0) === 0x80;
     let retried = false;
     /** Windows before this go as plain datagrams: a GSO run the kernel refused for its own sake. */
     let plainUntil = 0;
