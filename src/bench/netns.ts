@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { keyToBase64 } from '../crypto/keys.js';
+import { YOUNG_GENERATION_FLAG } from '../cli/daemonize.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -45,8 +46,8 @@ function impls(): Impl[] {
   const list: Impl[] = [
     {
       label: 'wgts',
-      argv: (i) => [process.execPath, join(ROOT, 'dist/cli/main.js'), '-f', i],
-      // As the detaching daemon sets it for itself (src/cli/daemonize.ts).
+      // The Node flag and the tunable as the detaching daemon sets them for itself (src/cli/daemonize.ts).
+      argv: (i) => [process.execPath, YOUNG_GENERATION_FLAG, join(ROOT, 'dist/cli/main.js'), '-f', i],
       env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=524288' },
       isWgts: true,
     },
