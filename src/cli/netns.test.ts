@@ -118,6 +118,14 @@ test('wgts <-> wireguard-go (upstream): setconf/addconf/syncconf, iperf3 UDP, MT
   t.diagnostic(`${runScript('features.sh', upstreamGo)} checks passed`);
 });
 
+test('a fresh source address after listen-port and endpoint changes (renumbered loopback): wgts', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('source-address.sh', 'wgts')} checks passed`);
+});
+
+test('a fresh source address after listen-port and endpoint changes: wireguard-go (Debian) does the same', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : null)) }, (t) => {
+  t.diagnostic(`${runScript('source-address.sh', goPeer())} checks passed`);
+});
+
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
 });

@@ -18,6 +18,12 @@ export interface Endpoint {
   toString(): string;
   /** Address bytes (4 or 16), for the cookie's source binding (paper 5.4.7) and rate limiting. */
   readonly addressBytes: Uint8Array;
+  /**
+   * Forget the local source address replies to this endpoint leave from (where a bind keeps one),
+   * so the kernel chooses afresh at the next send: after a rebind, and for an endpoint set by hand,
+   * as wireguard-go clears its cached sources.
+   */
+  clearSrc(): void;
 }
 
 export interface BindHandler {

@@ -57,6 +57,9 @@ export class UdpEndpoint implements Endpoint {
     const a = this.addressText ?? formatIp(this.addressBytes);
     return this.family === 4 ? `${a}:${this.port}` : `[${a}]:${this.port}`;
   }
+
+  /** A plain endpoint keeps no source address: nothing to forget. */
+  clearSrc(): void {}
 }
 
 /** Parse "a.b.c.d:port" or "[v6]:port" (an optional %zone is dropped). Throws TypeError naming the input. */

@@ -123,6 +123,12 @@ for (const family of [4, 6] as const) {
       await waitFor('100 replies', () => ia.data.length >= 100);
       assertBatch(ia, 100, 2);
       for (const ep of ia.from) assert.equal(ep, toB, "A sees the replies from the endpoint it sent to");
+      // Forgotten on request (a rebind, an endpoint set by hand), learned again from the next datagram.
+      fromA.clearSrc();
+      assert.equal(fromA.hasSrc, false);
+      sendBatch(a, poolA, toB, 1, 4);
+      await waitFor('one more', () => ib.data.length >= 101);
+      assert.equal(fromA.hasSrc, true);
       assert.equal(a.sendDropped + a.sendErrors + b.sendDropped + b.sendErrors, 0);
       assert.ok(ib.batches < 100, `datagrams arrived in batches (${ib.batches} for 100)`);
     } finally {

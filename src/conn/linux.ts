@@ -132,11 +132,16 @@ export class LinuxEndpoint extends UdpEndpoint {
     this.srcIfindex = ifindex;
   }
 
-  /** Sets (or, with null, clears) the sticky source, e.g. when `wg set` pins an endpoint anew. */
+  /** The kernel chooses the source of the next send; the next datagram from the peer teaches one again. */
+  override clearSrc(): void {
+    this.hasSrc = false;
+    this.srcIfindex = 0;
+  }
+
+  /** Sets (or, with null, clears) the sticky source. */
   setSrc(address: Uint8Array | null, ifindex = 0): void {
     if (address === null) {
-      this.hasSrc = false;
-      this.srcIfindex = 0;
+      this.clearSrc();
       return;
     }
     const len = this.family === 4 ? 4 : 16;
@@ -473,7 +478,7 @@ export class LinuxBind implements Bind {
       } else if (src !== null && !retried && (r === E_INVAL || r === E_ADDRNOTAVAIL || r === E_NETUNREACH)) {
         // The sticky source is no longer usable: forget it and let the kernel route (once). Tried
         // before blaming GSO: a stale source fails a GSO send with the same EINVAL as a plain one.
-        ep.setSrc(null);
+        ep.clearSrc();
         this.srcCleared++;
         retried = true;
       } else if (segment > 0 && (r === E_IO || r === E_OPNOTSUPP)) {

@@ -293,6 +293,9 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
       this.bindIsOpen = true;
       this.port = actual;
       if (this.mark !== 0) this.bind.setMark(this.mark);
+      // A new socket (another port, or addresses changed while the device was down): replies leave
+      // from a source the kernel chooses afresh, as wireguard-go clears cached sources on a bind change.
+      for (const peer of this.peers.values()) peer.endpoint?.clearSrc();
     } catch (err) {
       if (wasOpen) {
         // Put the old socket back so a refused port change leaves the device as it was.

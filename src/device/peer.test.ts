@@ -103,7 +103,7 @@ test('the last-minute rekey is claimed once per handshake; roaming reports only 
   assert.equal(peer.claimLastMinuteHandshake(), false);
   peer.onHandshakeComplete();
   assert.equal(peer.claimLastMinuteHandshake(), true);
-  const ep = { family: 4, address: '192.0.2.1', port: 1, addressBytes: new Uint8Array([192, 0, 2, 1]), toString: () => '192.0.2.1:1' } as const;
+  const ep = { family: 4, address: '192.0.2.1', port: 1, addressBytes: new Uint8Array([192, 0, 2, 1]), toString: () => '192.0.2.1:1', clearSrc: () => {} } as const;
   peer.roamTo(ep);
   peer.roamTo(ep);
   assert.deepEqual(rec.calls.filter((c) => c.startsWith('endpoint')), ['endpoint 192.0.2.1:1']);

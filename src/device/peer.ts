@@ -200,8 +200,12 @@ export class Peer {
     this.handshake.setPresharedKey(key);
   }
 
-  /** A configured endpoint (`wg set ... endpoint`): not an event, unlike roamTo(). */
+  /**
+   * A configured endpoint (`wg set ... endpoint`): not an event, unlike roamTo(). It carries no source
+   * address, as wireguard-go's parsed endpoint carries none: the kernel chooses one at the next send.
+   */
   setEndpoint(endpoint: Endpoint): void {
+    endpoint.clearSrc();
     this.endpointValue = endpoint;
   }
 
