@@ -150,6 +150,20 @@ static napi_value if_index(napi_env env, napi_callback_info info) {
   return shim_int(env, r < 0 ? r : ifr.ifr_ifindex);
 }
 
+/*
+ * ifName(index: number, nameOut: Uint8Array(16)): 0 | -errno (ENXIO: no such interface)
+ * The name of interface `index` in this namespace (if_indextoname): an IPv6 zone learned from a
+ * packet is printed by name, as wireguard-go prints it.
+ */
+static napi_value if_name(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  char name[IF_NAMESIZE];
+  if (if_indextoname(shim_u32(env, argv[0]), name) == NULL) return shim_errno(env);
+  name_out(env, argv[1], name);
+  return shim_int(env, 0);
+}
+
 static int same_file(int a, int b) {
   struct stat sa, sb;
   return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
@@ -249,6 +263,7 @@ void shim_init_netdev(napi_env env, napi_value exports) {
   shim_export(env, exports, "ifSetMtu", if_set_mtu);
   shim_export(env, exports, "ifFlags", if_flags);
   shim_export(env, exports, "ifIndex", if_index);
+  shim_export(env, exports, "ifName", if_name);
   shim_export(env, exports, "tunNetnsSocket", tun_netns_socket);
   shim_export(env, exports, "linkWatch", link_watch);
   shim_export(env, exports, "linkDrain", link_drain);

@@ -126,6 +126,15 @@ test('a fresh source address after listen-port and endpoint changes: wireguard-g
   t.diagnostic(`${runScript('source-address.sh', goPeer())} checks passed`);
 });
 
+test('link-local endpoints keep their zone (set and learned), through showconf and syncconf/setconf: wgts <-> wgts', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('link-local.sh', 'wgts')} checks passed`);
+});
+
+// Debian's wireguard-go drops the zone (as wgts did); the current upstream keeps it, as here.
+test('link-local endpoints keep their zone: wgts <-> wireguard-go (upstream), both ways', { skip: skipUnless(basics ?? (hasUpstream ? null : `${upstreamGo} not present`), !hasUpstream) }, (t) => {
+  t.diagnostic(`${runScript('link-local.sh', 'wgts', upstreamGo)} + ${runScript('link-local.sh', upstreamGo, 'wgts')} checks passed`);
+});
+
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
 });

@@ -11,7 +11,7 @@
  * its last value, as `wg` does. Keys are base64 here and lower-case hex in UAPI.
  */
 import { keyFromBase64, keyToBase64, keyToHex } from '../crypto/keys.js';
-import { formatCidr, formatIp, parseCidr, parseIp } from '../net/address.js';
+import { formatCidr, formatIp, isZone, parseCidr, parseIp } from '../net/address.js';
 
 export interface PeerConfig {
   publicKey: Uint8Array;
@@ -77,7 +77,6 @@ const PEER_BY_LOWER = new Map<string, PeerKey>(PEER_KEYS.map((k) => [k.toLowerCa
 
 /** RFC 1123 host name (underscores tolerated, as resolvers do), optionally fully qualified. */
 const HOSTNAME_RE = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-const ZONE_RE = /^[A-Za-z0-9_.-]+$/;
 
 function emptyInterface(): InterfaceConfig {
   return { addresses: [], dns: [], preUp: [], postUp: [], preDown: [], postDown: [] };
@@ -312,7 +311,7 @@ function endpointProblem(value: string): string | null {
     const addr = pct >= 0 ? host.slice(0, pct) : host;
     const ip = parseIp(addr);
     if (ip === null || ip.length !== 16) return 'expected an IPv6 address inside [ ]';
-    if (pct >= 0 && !ZONE_RE.test(host.slice(pct + 1))) return 'expected an interface name or index after %';
+    if (pct >= 0 && !isZone(host.slice(pct + 1))) return 'expected an interface name or index after %';
   } else {
     const colon = value.lastIndexOf(':');
     if (colon < 0) return "expected 'host:port' or '[v6]:port', found no port";

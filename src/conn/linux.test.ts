@@ -391,3 +391,23 @@ test('equal-sized packets leave as UDP_SEGMENT super-datagrams and arrive as sep
   }
   assert.equal(poolA.outstanding + poolB.outstanding, 0);
 });
+
+test('a zone names an interface of ours: kept as written, resolved to its index; an unknown name is refused', { skip }, async () => {
+  const bind = new LinuxBind();
+  const byName = bind.parseEndpoint('[fe80::1%lo]:51820') as LinuxEndpoint;
+  assert.equal(byName.toString(), '[fe80::1%lo]:51820');
+  assert.equal(byName.scopeId, 1, 'lo is interface 1');
+  assert.equal(bind.parseEndpoint('[fe80::1%lo]:51820'), byName, 'interned with its scope');
+  const plain = bind.parseEndpoint('[fe80::1]:51820') as LinuxEndpoint;
+  assert.notEqual(plain, byName, 'the same address without a zone is another endpoint');
+  assert.equal(plain.scopeId, 0);
+  const byIndex = bind.parseEndpoint('[fe80::2%1]:51820') as LinuxEndpoint;
+  assert.equal(byIndex.toString(), '[fe80::2%1]:51820', 'an index stays an index');
+  assert.equal(byIndex.scopeId, 1);
+  assert.throws(() => bind.parseEndpoint(`[fe80::1%nosuch${process.pid % 1000}]:1`), /no interface has that name/);
+  // One learned from a packet (scope only) prints its interface's name, as wireguard-go does.
+  const learned = new LinuxEndpoint(byName.addressBytes, 9, '', 1);
+  assert.equal(learned.toString(), '[fe80::1%lo]:9');
+  assert.equal(new LinuxEndpoint(byName.addressBytes, 9, '', 0x7ffffff0).zone, String(0x7ffffff0), 'no such interface: its index');
+  await bind.close();
+});

@@ -6,8 +6,11 @@
  * - Receiving: a uv_poll per socket; when readable, one recvmmsg into read slots taken from the
  *   Source (allocation at the edge, RECV_BYTES each), held between reads as buffer/read-slots.ts
  *   describes. A Source that returns null stops reading until resume().
- * - Endpoints: one LinuxEndpoint per source address and port, interned by their bytes (no string
- *   per datagram), the same object parseEndpoint returns. Each carries a sticky source address: the
+ * - Endpoints: one LinuxEndpoint per source address, port and IPv6 scope, interned by their bytes
+ *   (no string per datagram), the same object parseEndpoint returns. A link-local one keeps its zone:
+ *   the interface index the kernel needs (sin6_scope_id, both ways), and the name or index to print,
+ *   as set or, for one learned from a packet, the arriving interface's name (as wireguard-go prints
+ *   it). Each carries a sticky source address: the
  *   local address the peer last reached us at (IP_PKTINFO / IPV6_PKTINFO), and replies leave from
  *   it, so a multi-homed host answers from the address it was asked on (wireguard-go's
  *   StdNetEndpoint src, the kernel's endpoint src4/src6). When the kernel refuses that source
@@ -43,9 +46,12 @@ import {
   RECV_META_IFINDEX,
   RECV_META_LENGTH,
   RECV_META_PORT,
+  RECV_META_SCOPE,
   RECV_META_STRIDE,
   SlabBatch,
   closeFd,
+  interfaceIndex,
+  interfaceName,
   openUdpSocket,
   requireNative,
   setSocketBuffers,
@@ -103,8 +109,26 @@ const SOCKET_BUFFER_BYTES = 7 << 20;
 /** Interned endpoints before the table is flushed (a flood of spoofed sources cannot grow it). */
 const ENDPOINT_LIMIT = 4096;
 
+/**
+ * The interface index an IPv6 zone names: a decimal index as it is, a name looked up in our
+ * namespace (where the bind's sockets are).
+ * @throws TypeError when no interface has that name
+ */
+function zoneScope(zone: string): number {
+  if (/^[0-9]+$/.test(zone)) {
+    const index = Number(zone);
+    if (index > 0xffffffff) throw new TypeError(`zone ${zone} is past the largest interface index`);
+    return index;
+  }
+  const index = interfaceIndex(zone);
+  if (index === 0) throw new TypeError(`zone ${JSON.stringify(zone)}: no interface has that name`);
+  return index;
+}
+
 /** A UDP endpoint with the sticky local source address replies to it leave from. */
 export class LinuxEndpoint extends UdpEndpoint {
+  /** The interface an IPv6 destination is scoped to (sin6_scope_id), 0 for none. */
+  readonly scopeId: number;
   /**
    * The local address (4 or 16 bytes, by family) the peer last reached us at; valid when hasSrc.
    * Made at the first one learned: an endpoint only configured (every idle peer's) has none.
@@ -116,8 +140,13 @@ export class LinuxEndpoint extends UdpEndpoint {
   /** Next endpoint in the same intern bucket. */
   next: LinuxEndpoint | null;
 
-  constructor(address: string | Uint8Array, port: number) {
-    super(address, port);
+  /**
+   * @param zone the zone as set ('' for none, or for one learned: then `scopeId` alone is given)
+   * @param scopeId the interface index the zone names
+   */
+  constructor(address: string | Uint8Array, port: number, zone = '', scopeId = 0) {
+    super(address, port, zone);
+    this.scopeId = this.family === 6 ? scopeId : 0;
     this.srcAddress = null;
     this.hasSrc = false;
     this.srcIfindex = 0;
@@ -130,6 +159,20 @@ export class LinuxEndpoint extends UdpEndpoint {
     for (let i = 0; i < src.length; i++) src[i] = bytes[at + i]!;
     this.hasSrc = true;
     this.srcIfindex = ifindex;
+  }
+
+  /** The zone as set, or the name of the interface a learned one arrived on (its index if it has none now). */
+  override get zone(): string {
+    if (this.zoneText === '' && this.scopeId !== 0) {
+      let name: string | null = null;
+      try {
+        name = interfaceName(this.scopeId);
+      } catch {
+        /* printed as the index */
+      }
+      this.zoneText = name ?? String(this.scopeId);
+    }
+    return this.zoneText;
   }
 
   /** The kernel chooses the source of the next send; the next datagram from the peer teaches one again. */
@@ -151,23 +194,26 @@ export class LinuxEndpoint extends UdpEndpoint {
 }
 
 /**
- * Interns LinuxEndpoints by address bytes and port. IPv4 keys are exact (address * 2^16 + port);
- * IPv6 keys hash the address, and a bucket chains the endpoints that share a key.
+ * Interns LinuxEndpoints by address bytes, port and (IPv6) scope. IPv4 keys are exact (address * 2^16
+ * + port); IPv6 keys hash the address and scope, and a bucket chains the endpoints that share a key.
  */
 class EndpointInterner {
   private readonly v4 = new Map<number, LinuxEndpoint>();
   private readonly v6 = new Map<number, LinuxEndpoint>();
   private size = 0;
 
-  /** The endpoint for the 4 or 16 address bytes at bytes[at..] and port; created on first sight. */
-  get(family: number, bytes: Uint8Array, at: number, port: number): LinuxEndpoint {
+  /**
+   * The endpoint for the 4 or 16 address bytes at bytes[at..], port and IPv6 scope; created on first
+   * sight, with `zone` as its text (a learned one works its name out from the scope when asked).
+   */
+  get(family: number, bytes: Uint8Array, at: number, port: number, scope: number, zone = ''): LinuxEndpoint {
     if (family === 4) {
       const key = (((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) * 65536 + port;
       const ep = this.v4.get(key);
       if (ep !== undefined) return ep;
       return this.add(this.v4, key, new LinuxEndpoint(bytes.subarray(at, at + 4), port));
     }
-    let h = 0;
+    let h = scope;
     for (let i = 0; i < 16; i += 4) {
       const w = (bytes[at + i]! << 24) | (bytes[at + i + 1]! << 16) | (bytes[at + i + 2]! << 8) | bytes[at + i + 3]!;
       h = Math.imul(h ^ w, 0x9e3779b1);
@@ -175,9 +221,9 @@ class EndpointInterner {
     const key = (h >>> 0) * 65536 + port;
     const head = this.v6.get(key) ?? null;
     for (let ep = head; ep !== null; ep = ep.next) {
-      if (ep.port === port && sameBytes(ep.addressBytes, bytes, at)) return ep;
+      if (ep.port === port && ep.scopeId === scope && sameBytes(ep.addressBytes, bytes, at)) return ep;
     }
-    const ep = new LinuxEndpoint(bytes.subarray(at, at + 16), port);
+    const ep = new LinuxEndpoint(bytes.subarray(at, at + 16), port, zone, scope);
     ep.next = head;
     return this.add(this.v6, key, ep);
   }
@@ -185,7 +231,7 @@ class EndpointInterner {
   /** A LinuxEndpoint for any Endpoint: itself when it is one (its sticky source lives on it). */
   intern(ep: Endpoint): LinuxEndpoint {
     if (ep instanceof LinuxEndpoint) return ep;
-    return this.get(ep.family, ep.addressBytes, 0, ep.port);
+    return this.get(ep.family, ep.addressBytes, 0, ep.port, ep.zone === '' ? 0 : zoneScope(ep.zone), ep.zone);
   }
 
   private add(map: Map<number, LinuxEndpoint>, key: number, ep: LinuxEndpoint): LinuxEndpoint {
@@ -409,7 +455,7 @@ export class LinuxBind implements Bind {
         continue;
       }
       const a = i * RECV_ADDR_STRIDE;
-      const ep = this.endpoints.get(meta[m + RECV_META_FAMILY]!, addrs, a, meta[m + RECV_META_PORT]!);
+      const ep = this.endpoints.get(meta[m + RECV_META_FAMILY]!, addrs, a, meta[m + RECV_META_PORT]!, meta[m + RECV_META_SCOPE]! >>> 0);
       if (meta[m + RECV_META_HAS_DST] !== 0) ep.learnSrc(addrs, a + RECV_ADDR_DST, meta[m + RECV_META_IFINDEX]!);
       buf.end = buf.start + meta[m + RECV_META_LENGTH]!;
       out[count] = buf;
@@ -471,7 +517,7 @@ export class LinuxBind implements Bind {
           end = gsoRunStart(w.sizes, k, m);
         }
       }
-      const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, end, family, ep.addressBytes, ep.port, src, ifindex, segment);
+      const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, end, family, ep.addressBytes, ep.port, src, ifindex, segment, ep.scopeId);
       if (r > 0) {
         j += r;
         if (segment > 0) this.gsoSends++;
@@ -501,9 +547,11 @@ export class LinuxBind implements Bind {
     w.clear();
   }
 
+  /** As Bind says; a zone must name an interface of ours (or be an index). */
   parseEndpoint(text: string): Endpoint {
     const ep = parseEndpoint(text);
-    return this.endpoints.get(ep.family, ep.addressBytes, 0, ep.port);
+    const zone = ep.zone;
+    return this.endpoints.get(ep.family, ep.addressBytes, 0, ep.port, zone === '' ? 0 : zoneScope(zone), zone);
   }
 
   /**

@@ -11,6 +11,7 @@ import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { KEEPALIVE_TIMEOUT_MS, MAX_TIMER_HANDSHAKES, REKEY_TIMEOUT_JITTER_MAX_MS, REKEY_TIMEOUT_MS } from './constants.js';
 import { Peer, type PeerHost, type PeerSender } from './peer.js';
 import type { Endpoint } from '../conn/bind.js';
+import { UdpEndpoint } from '../conn/endpoint.js';
 
 class Recorder implements PeerSender, PeerHost {
   readonly calls: string[] = [];
@@ -103,7 +104,7 @@ test('the last-minute rekey is claimed once per handshake; roaming reports only 
   assert.equal(peer.claimLastMinuteHandshake(), false);
   peer.onHandshakeComplete();
   assert.equal(peer.claimLastMinuteHandshake(), true);
-  const ep = { family: 4, address: '192.0.2.1', port: 1, addressBytes: new Uint8Array([192, 0, 2, 1]), toString: () => '192.0.2.1:1', clearSrc: () => {} } as const;
+  const ep = new UdpEndpoint('192.0.2.1', 1);
   peer.roamTo(ep);
   peer.roamTo(ep);
   assert.deepEqual(rec.calls.filter((c) => c.startsWith('endpoint')), ['endpoint 192.0.2.1:1']);

@@ -37,6 +37,8 @@ export const RECV_META_GRO_SIZE = 4;
 export const RECV_META_FLAGS = 5;
 /** 1 when the destination address (bytes 16..32 of the datagram's addrs slot) is known. */
 export const RECV_META_HAS_DST = 6;
+/** The source's IPv6 scope (sin6_scope_id: its interface, for a link-local source), 0 for none. */
+export const RECV_META_SCOPE = 7;
 /** recvBatch writes RECV_ADDR_STRIDE bytes per datagram into `addrs`: source, then destination. */
 export const RECV_ADDR_STRIDE = 32;
 export const RECV_ADDR_DST = 16;
@@ -99,6 +101,8 @@ export interface NativeBinding {
   ifFlags(name: string, ctl: number): number;
   /** SIOCGIFINDEX: index | -errno (ENODEV: not in that network namespace). */
   ifIndex(name: string, ctl: number): number;
+  /** if_indextoname into nameOut (NUL-padded): 0 | -errno (ENXIO: no such interface). */
+  ifName(index: number, nameOut: Uint8Array): number;
   /**
    * A datagram socket in the namespace the TUN's interface is in now (TUNGETDEVNETNS, Linux 5.2+),
    * for the if* calls; otherOut[0] = 1 when that is not our namespace. fd | -errno.
@@ -141,9 +145,10 @@ export interface NativeBinding {
     addrs: Uint8Array,
   ): number;
   /**
-   * sendmmsg windows start..end-1 to one destination (4 or 16 address bytes, by family), from
-   * `src` when given (as many bytes; IP_PKTINFO / IPV6_PKTINFO). segmentSize > 0: one UDP_SEGMENT
-   * send, all or none. The count sent from start, or -errno if the first failed.
+   * sendmmsg windows start..end-1 to one destination (4 or 16 address bytes, by family; an IPv6 one
+   * scoped to interface dstScope when not 0), from `src` when given (as many bytes; IP_PKTINFO /
+   * IPV6_PKTINFO). segmentSize > 0: one UDP_SEGMENT send, all or none. The count sent from start, or
+   * -errno if the first failed.
    */
   sendBatch(
     fd: number,
@@ -159,6 +164,7 @@ export interface NativeBinding {
     src: Uint8Array | null,
     srcIfindex: number,
     segmentSize: number,
+    dstScope: number,
   ): number;
 
   // ---- aead.c ----
@@ -195,7 +201,7 @@ export interface NativeBinding {
 /** Every function the binding must have; a stale build missing one is refused at load. */
 export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
-  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'ifName', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen',

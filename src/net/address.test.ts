@@ -1,7 +1,7 @@
 // The text forms of addresses and prefixes: what `wg` accepts and prints.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCidr, formatCidr, parseIp, formatIp } from './address.js';
+import { parseCidr, formatCidr, parseIp, formatIp, formatIpZone, isZone, parseIpZone } from './address.js';
 
 function ip4(a: number, b: number, c: number, d: number): Uint8Array {
   return Uint8Array.of(a, b, c, d);
@@ -103,4 +103,23 @@ test('formatIp and parseIp round trip random addresses', () => {
     assert.deepEqual(parseIp(text), ip, text);
   }
   assert.equal(parseIp('nonsense'), null);
+});
+
+test('zones (RFC 4007 §11.2): an interface name or index after an IPv6 address, kept as written', () => {
+  assert.deepEqual(parseIpZone('fe80::1%eth0'), { ip: ip6(0xfe800000, 0, 0, 1), zone: 'eth0' });
+  assert.deepEqual(parseIpZone('FE80:0::1%7'), { ip: ip6(0xfe800000, 0, 0, 1), zone: '7' });
+  assert.deepEqual(parseIpZone('2001:db8::1'), { ip: ip6(0x20010db8, 0, 0, 1), zone: '' });
+  assert.deepEqual(parseIpZone('192.0.2.1'), { ip: ip4(192, 0, 2, 1), zone: '' });
+  for (const bad of ['fe80::1%', 'fe80::1%a/b', 'fe80::1%a:b', 'fe80::1%a b', 'fe80::1%a%b', 'fe80::1%x]', 'fe80::1%.', 'fe80::1%..',
+    'fe80::1%0123456789abcdef', '192.0.2.1%eth0', 'fe80::g%eth0', '%eth0']) {
+    assert.equal(parseIpZone(bad), null, bad);
+  }
+  assert.ok(isZone('vA') && isZone('wg0.100') && isZone('4294967295') && isZone('123456789abcdef'));
+  assert.ok(!isZone('') && !isZone('123456789abcdef0'), '1..15 bytes');
+  assert.equal(formatIpZone(ip6(0xfe800000, 0, 0, 1), 'eth0'), 'fe80::1%eth0');
+  assert.equal(formatIpZone(ip6(0xfe800000, 0, 0, 1), ''), 'fe80::1');
+  for (const text of ['fe80::1%eth0', 'fe80::abcd:1%12', '2001:db8::%lo']) {
+    const p = parseIpZone(text)!;
+    assert.equal(formatIpZone(p.ip, p.zone), text, 'round trip');
+  }
 });

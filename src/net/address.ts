@@ -1,7 +1,8 @@
 /**
  * Text forms of IP addresses and prefixes, for every layer that reads or prints them (configuration,
  * UAPI, endpoints, the netstack): IPv4 dotted quads (RFC 791 text as inet_pton reads it), IPv6 in any
- * RFC 4291 §2.2 form on input and the RFC 5952 canonical form on output.
+ * RFC 4291 §2.2 form on input and the RFC 5952 canonical form on output, and IPv6 zones (RFC 4007
+ * §11.2, "fe80::1%eth0") where an endpoint carries one.
  */
 
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -64,6 +65,44 @@ export function parseIp(text: string): Uint8Array | null {
     out[2 * slot + 1] = groups[i]! & 0xff;
   }
   return out;
+}
+
+/**
+ * Whether `text` can be an IPv6 zone (RFC 4007 §11, the "%zone" after a scoped address): an
+ * interface name by Linux's rule (dev_valid_name: 1..15 bytes, not "." or "..", no '/', ':' or
+ * whitespace) or a decimal interface index, as `wg` and wireguard-go write one. '%', '[' and ']' are
+ * refused too: they would make the text of an endpoint ambiguous.
+ */
+export function isZone(text: string): boolean {
+  return (
+    text.length > 0 &&
+    Buffer.byteLength(text) < 16 &&
+    text !== '.' &&
+    text !== '..' &&
+    !/[/:\s%[\]]/.test(text)
+  );
+}
+
+/**
+ * Parse an address with an optional zone, "fe80::1%eth0" or "fe80::1%2" (RFC 4007 §11.2): the
+ * bytes as parseIp reads them and the zone as written ('' for none). Only IPv6 addresses take one.
+ * Null for anything else (a bad address, an empty or invalid zone, an IPv4 address with a zone).
+ */
+export function parseIpZone(text: string): { ip: Uint8Array; zone: string } | null {
+  const pct = text.indexOf('%');
+  if (pct < 0) {
+    const ip = parseIp(text);
+    return ip === null ? null : { ip, zone: '' };
+  }
+  const ip = parseIp(text.slice(0, pct));
+  const zone = text.slice(pct + 1);
+  if (ip === null || ip.length !== 16 || !isZone(zone)) return null;
+  return { ip, zone };
+}
+
+/** formatIp, then "%zone" when there is one (RFC 4007 §11.2), as wireguard-go prints a scoped endpoint. */
+export function formatIpZone(ip: Uint8Array, zone: string): string {
+  return zone === '' ? formatIp(ip) : `${formatIp(ip)}%${zone}`;
 }
 
 /**
