@@ -135,6 +135,11 @@ test('link-local endpoints keep their zone: wgts <-> wireguard-go (upstream), bo
   t.diagnostic(`${runScript('link-local.sh', 'wgts', upstreamGo)} + ${runScript('link-local.sh', upstreamGo, 'wgts')} checks passed`);
 });
 
+test('interfaces moved to other namespaces answer the first pings at once (wgts, and wireguard-go beside it)', { skip: skipUnless(basics) }, (t) => {
+  const reference = hasUpstream ? upstreamGo : debianGo;
+  t.diagnostic(`${reference === null ? runScript('move-first-ping.sh', 'wgts') : runScript('move-first-ping.sh', 'wgts', reference)} checks passed`);
+});
+
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
 });

@@ -257,6 +257,28 @@ test('down and up again: sessions are dropped, a new handshake carries data', as
   await assertClean(p);
 });
 
+test('packets the TUN hands over after its link came up, before the device is up, wait and go when it is', async () => {
+  const p = await makePair();
+  await p.a.dev.down();
+  // The link comes up (a moved interface set up in its new namespace); the device follows a moment later.
+  p.a.dev.onEvent('up');
+  const noRoute = p.a.dev.drops.noRoute;
+  const packet = ipv4Packet('10.0.0.1', '10.0.0.2', 30, 3);
+  assert.ok(p.a.tun.writePacket(packet));
+  await settle(20);
+  assert.equal(p.a.dev.drops.noRoute, noRoute, 'not dropped');
+  assert.equal([...p.a.dev.peers.values()][0]!.stagedCount, 1, 'staged');
+  await advance(p, 1000);
+  await p.a.dev.up();
+  assert.ok(await until(() => p.b.received.some((r) => equalBytes(r, packet))), 'sent once the device came up');
+  // Down by its owner after that: dropped again.
+  await p.a.dev.down();
+  assert.ok(p.a.tun.writePacket(packet));
+  await settle(20);
+  assert.equal(p.a.dev.drops.noRoute, noRoute + 1);
+  await assertClean(p);
+});
+
 test('a device closed without ever going up leaks nothing', async () => {
   const p = await makePair();
   assert.equal(await p.a.dev.close(), 0);

@@ -69,6 +69,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
   private readonly receiver: Receiver;
   private readonly handshakes: HandshakeQueue;
   private state: 'down' | 'up' | 'closed' = 'down';
+  private linkUpWhileDown = false;
   private bindIsOpen = false;
   private port = 0;
   private mark = 0;
@@ -121,6 +122,10 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     return this.state === 'up';
   }
 
+  get comingUp(): boolean {
+    return this.linkUpWhileDown && this.state === 'down';
+  }
+
   peerByPublicKey(key: Uint8Array): Peer | null {
     return this.peers.get(keyToHex(key)) ?? null;
   }
@@ -159,6 +164,8 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
 
   onEvent(event: TunEvent): void {
     this.verbose(`interface ${this.tun.name}: ${event}`);
+    if (event === 'up') this.linkUpWhileDown = this.state === 'down';
+    else if (event === 'down' || event === 'closed') this.linkUpWhileDown = false;
     if (event === 'mtu') this.bind.expectDatagrams?.(this.maxDatagram());
     this.emit('tun', event);
   }
@@ -311,6 +318,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
   }
 
   async down(): Promise<void> {
+    this.linkUpWhileDown = false;
     if (this.state !== 'up') return;
     this.state = 'down';
     if (this.gcTimer !== null) clearInterval(this.gcTimer);

@@ -180,13 +180,14 @@ export class Peer {
 
   // ---- configuration and lifecycle (the device) ----
 
-  /** The device went up (or the peer was added to a running device). */
+  /** The device went up (or the peer was added to a running device): what was staged meanwhile goes now. */
   start(): void {
     if (this.isRunning) return;
     this.isRunning = true;
     if (this.live !== null) this.live.lastSentHandshake = -Infinity;
     // Turning up with a persistent keepalive sends one at once, so a NAT mapping opens now.
     if (this.keepaliveSec > 0) this.sender.sendKeepalive(this);
+    else if (this.stagedCount > 0) this.sender.sendStaged(this);
   }
 
   /** The device went down or the peer is being removed: no timer fires after this, sessions and staged packets go. */

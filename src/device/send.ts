@@ -5,7 +5,10 @@
  *   1. TUN read: a batch of IP packets arrives in edge-allocated buffers (routeBatch).
  *   2. Routing: the destination address picks the peer in allowed-IPs (cryptokey routing, section 2);
  *      packets without a peer are dropped.
- *   3. Staging: each packet is queued on its peer; every peer the batch touched is sent to once.
+ *   3. Staging: each packet is queued on its peer; every peer the batch touched is sent to once. A
+ *      device down drops them, unless its TUN reported the link up since it went down (comingUp):
+ *      the daemon brings it up a moment later, and the packets go when it does (bounded,
+ *      MAX_STAGED_PACKETS a peer), so the first ping after `ip link set up` is not lost.
  *   4. Per peer: if no usable keypair, start a handshake and keep the packets staged. Otherwise assign
  *      counters in order, write the header into the headroom, zero-pad in the tailroom, and seal the
  *      whole batch in one call (sealBatch: the shim's AEAD batch where it is loaded).
@@ -74,7 +77,7 @@ export class Sender implements PeerSender {
       const version = b[s]! >> 4;
       if (version === 4 && len >= IPV4_MIN_HEADER_LEN) peer = dev.allowedIPs.lookup(b, s + IPV4_DST_OFFSET, 4);
       else if (version === 6 && len >= IPV6_HEADER_LEN) peer = dev.allowedIPs.lookup(b, s + IPV6_DST_OFFSET, 6);
-      if (peer === null || !dev.isUp()) {
+      if (peer === null || (!dev.isUp() && !dev.comingUp)) {
         dev.drops.noRoute++;
         buf.release();
         continue;

@@ -108,8 +108,15 @@ export interface NativeBinding {
    * for the if* calls; otherOut[0] = 1 when that is not our namespace. fd | -errno.
    */
   tunNetnsSocket(fd: number, otherOut: Int32Array): number;
-  /** A NETLINK_ROUTE socket subscribed to link changes in this namespace: fd | -errno. */
+  /** The inode of the network namespace the TUN's interface is in now (it changes when it moves) | -errno. */
+  tunNetnsId(fd: number): number;
+  /**
+   * A NETLINK_ROUTE socket subscribed to link changes in this namespace and every namespace it has an
+   * id for (NETLINK_LISTEN_ALL_NSID): fd | -errno.
+   */
   linkWatch(): number;
+  /** Give the namespace the TUN's interface is in now an id in ours, so linkWatch hears it: 0 | -errno. */
+  linkWatchFollow(tunFd: number): number;
   /** Discard everything queued on a linkWatch socket: messages read | -errno. */
   linkDrain(fd: number): number;
 
@@ -201,7 +208,7 @@ export interface NativeBinding {
 /** Every function the binding must have; a stale build missing one is refused at load. */
 export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
-  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'ifName', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'ifName', 'tunNetnsSocket', 'tunNetnsId', 'linkWatch', 'linkWatchFollow', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen',
