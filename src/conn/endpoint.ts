@@ -7,10 +7,18 @@
 import { formatIpZone, isZone, parseIp, parseIpZone } from '../net/address.js';
 import type { Endpoint } from './bind.js';
 
+/** Where an IPv4 endpoint's address is written out to be printed (nothing is kept of it). */
+const V4_SCRATCH = new Uint8Array(4);
+
 export class UdpEndpoint implements Endpoint {
   readonly family: 4 | 6;
   readonly port: number;
-  readonly addressBytes: Uint8Array;
+  /**
+   * The address: an IPv6 one's 16 bytes; an IPv4 one's 4 only once asked for (addressBytes: a send,
+   * a handshake), its int32 word (v4) until then. An idle peer's endpoint holds no array.
+   */
+  private bytes: Uint8Array | null;
+  private readonly v4: number;
   /**
    * The address text once asked for (the portable bind sends by it); null before. Nothing else is
    * kept as text: every peer holds an endpoint, and the binds on the data path use the bytes.
@@ -35,7 +43,7 @@ export class UdpEndpoint implements Endpoint {
         if (parsed.zone !== '') zone = parsed.zone;
       }
     } else if (address.length === 4 || address.length === 16) {
-      bytes = new Uint8Array(address);
+      bytes = address;
     }
     if (bytes === null) {
       const what = typeof address === 'string' ? JSON.stringify(address) : `${address.length} bytes`;
@@ -46,7 +54,8 @@ export class UdpEndpoint implements Endpoint {
     }
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`endpoint port must be 0..65535, got ${port}`);
     this.family = bytes.length === 4 ? 4 : 6;
-    this.addressBytes = bytes;
+    this.v4 = this.family === 4 ? (bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]! : 0;
+    this.bytes = this.family === 6 ? new Uint8Array(bytes) : null;
     this.port = port;
     this.addressText = null;
     this.zoneText = zone;
@@ -56,17 +65,36 @@ export class UdpEndpoint implements Endpoint {
     return this.zoneText;
   }
 
+  /** Address bytes (4 or 16); an IPv4 endpoint makes its array at the first call. */
+  get addressBytes(): Uint8Array {
+    return (this.bytes ??= this.writeV4(new Uint8Array(4)));
+  }
+
+  private writeV4(out: Uint8Array): Uint8Array {
+    const w = this.v4;
+    out[0] = w >>> 24;
+    out[1] = (w >>> 16) & 0xff;
+    out[2] = (w >>> 8) & 0xff;
+    out[3] = w & 0xff;
+    return out;
+  }
+
+  /** The address text (with its zone), from the bytes, kept or written out for the call. */
+  private text(): string {
+    return formatIpZone(this.bytes ?? this.writeV4(V4_SCRATCH), this.zone);
+  }
+
   /**
    * One text rule for every address (formatIp): RFC 5952, and an IPv4-mapped address stays IPv6,
    * written "::ffff:a.b.c.d", as wireguard-go's UAPI and `wg` print such an endpoint; "%zone" after
    * a scoped one.
    */
   get address(): string {
-    return (this.addressText ??= formatIpZone(this.addressBytes, this.zone));
+    return (this.addressText ??= this.text());
   }
 
   toString(): string {
-    const a = this.addressText ?? formatIpZone(this.addressBytes, this.zone);
+    const a = this.addressText ?? this.text();
     return this.family === 4 ? `${a}:${this.port}` : `[${a}]:${this.port}`;
   }
 
