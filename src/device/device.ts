@@ -188,8 +188,10 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     if (key === null && !this.identity.hasKey) return;
     this.identity.set(key);
     this.cookieChecker.init(this.identity.hasKey ? this.identity.publicKey : null);
+    const ownHex = this.identity.hasKey ? keyToHex(this.identity.publicKey) : '';
     for (const peer of [...this.peers.values()]) {
-      if (this.identity.hasKey && constantTimeEqual(peer.publicKey, this.identity.publicKey)) {
+      // Public keys: a plain comparison of their text is as good as any.
+      if (peer.publicKeyHex === ownHex) {
         this.removePeer(peer.publicKey);
         continue;
       }
@@ -204,7 +206,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     if (existing !== undefined) return existing;
     if (this.identity.hasKey && constantTimeEqual(publicKey, this.identity.publicKey)) return null;
     const peer = new Peer(publicKey, this.clock, this.sender, this);
-    this.peers.set(hex, peer);
+    this.peers.set(peer.publicKeyHex, peer); // one string for the key and the peer's own
     if (this.state === 'up') peer.start();
     return peer;
   }

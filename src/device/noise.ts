@@ -17,7 +17,7 @@ import { hash, kdf } from '../crypto/blake2s.js';
 import { seal, open } from '../crypto/aead.js';
 import { generatePrivateKey, publicKey, x25519 } from '../crypto/x25519.js';
 import { tai64n } from '../crypto/tai64n.js';
-import { isZero, wipe } from '../crypto/keys.js';
+import { isZero, keyFromHex, wipe } from '../crypto/keys.js';
 import {
   INIT_EPHEMERAL,
   INIT_SENDER,
@@ -90,10 +90,16 @@ const enum StaticStatic {
 
 /** The secrets of one handshake in flight (5.4.2, 5.4.3): made when it starts, wiped and dropped when it ends. */
 export class HandshakeSecrets {
+  /** The peer's static key, as bytes for the DH steps of this handshake (the peer keeps it as text). */
+  readonly remoteStatic: Uint8Array;
   readonly hash = new Uint8Array(32);
   readonly chainingKey = new Uint8Array(32);
   readonly localEphemeral = new Uint8Array(32);
   readonly remoteEphemeral = new Uint8Array(32);
+
+  constructor(remoteStatic: Uint8Array) {
+    this.remoteStatic = remoteStatic;
+  }
 
   wipe(): void {
     wipe(this.hash);
@@ -107,14 +113,16 @@ export class HandshakeSecrets {
 const NO_PRESHARED_KEY = new Uint8Array(KEY_LEN);
 
 /**
- * Per-peer handshake state (5.4). What every peer keeps is small: the peer's static key (the peer's
- * own array), its PSK if it has one, and the newest initiation timestamp it sent (5.1). The rest is
- * made when it is needed: the secrets of a handshake in flight, and DH(S_priv, S_remote) at the first
- * handshake; 10,000 configured peers that never talk cost no DH and no 32-byte arrays they do not use.
+ * Per-peer handshake state (5.4). What every peer keeps is small: the peer's static key (as the
+ * peer's hex text), its PSK if it has one, and the newest initiation timestamp it sent (5.1). The rest
+ * is made when it is needed: the secrets of a handshake in flight (the key's bytes among them), and
+ * DH(S_priv, S_remote) at the first handshake; 10,000 configured peers that never talk cost no DH and
+ * no 32-byte arrays they do not use.
  */
 export class Handshake {
   state = HandshakeState.Zeroed;
-  readonly remoteStatic: Uint8Array;
+  /** S_remote in lower-case hex (the peer's own string). */
+  readonly remoteStaticHex: string;
   localIndex = 0;
   remoteIndex = 0;
   lastInitiationConsumption = -Infinity;
@@ -132,9 +140,14 @@ export class Handshake {
   private tsLow = 0;
   private tsNano = 0;
 
-  /** @param remoteStatic the peer's public key, kept (not copied): it never changes for a peer. */
-  constructor(remoteStatic: Uint8Array) {
-    this.remoteStatic = remoteStatic;
+  /** @param remoteStaticHex the peer's public key as 64 hex digits: it never changes for a peer. */
+  constructor(remoteStaticHex: string) {
+    this.remoteStaticHex = remoteStaticHex;
+  }
+
+  /** S_remote as bytes: the handshake in flight's, or made for the call. */
+  get remoteStatic(): Uint8Array {
+    return this.flight === null ? keyFromHex(this.remoteStaticHex) : this.flight.remoteStatic;
   }
 
   /** The PSK (all zeros for none), for the "psk" step. Read-only to the caller. */
@@ -155,7 +168,7 @@ export class Handshake {
 
   /** The secrets of the handshake in flight, made now if none is. */
   begin(): HandshakeSecrets {
-    return (this.flight ??= new HandshakeSecrets());
+    return (this.flight ??= new HandshakeSecrets(keyFromHex(this.remoteStaticHex)));
   }
 
   /** The secrets of the handshake in flight, or null. */

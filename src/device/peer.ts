@@ -15,7 +15,7 @@ import { randomInt } from 'node:crypto';
 import { Timer, type Clock } from '../base/clock.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Endpoint } from '../conn/bind.js';
-import { keyToBase64, keyToHex } from '../crypto/keys.js';
+import { keyFromHex, keyToBase64, keyToHex } from '../crypto/keys.js';
 import {
   KEEPALIVE_TIMEOUT_MS,
   MAX_TIMER_HANDSHAKES,
@@ -87,8 +87,7 @@ interface Traffic {
 }
 
 export class Peer {
-  /** The peer's static public key; also the handshake's remoteStatic (the same array). */
-  readonly publicKey: Uint8Array;
+  /** The peer's static public key in lower-case hex: the device's key for it, and the handshake's S_remote. */
   readonly publicKeyHex: string;
   /** Noise state toward this peer: PSK, replay timestamp, the handshake in flight (noise.ts). */
   readonly handshake: Handshake;
@@ -107,9 +106,8 @@ export class Peer {
 
   /** A stopped peer (start() when the device is up). */
   constructor(publicKey: Uint8Array, clock: Clock, sender: PeerSender, host: PeerHost) {
-    this.publicKey = new Uint8Array(publicKey);
     this.publicKeyHex = keyToHex(publicKey);
-    this.handshake = new Handshake(this.publicKey);
+    this.handshake = new Handshake(this.publicKeyHex);
     this.clock = clock;
     this.sender = sender;
     this.host = host;
@@ -123,6 +121,14 @@ export class Peer {
   }
 
   // ---- what others read ----
+
+  /**
+   * The public key's bytes, made for the caller: an idle peer keeps its key as text only (the bytes
+   * are needed for a handshake, which makes its own).
+   */
+  get publicKey(): Uint8Array {
+    return keyFromHex(this.publicKeyHex);
+  }
 
   /** The public key in base64, as `wg` and the device's events spell it (made when asked). */
   get publicKeyBase64(): string {
