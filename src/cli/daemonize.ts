@@ -25,11 +25,13 @@ export const MMAP_THRESHOLD_TUNABLE = 'glibc.malloc.mmap_threshold=524288';
 /**
  * V8's young generation, capped at 4 MiB a semi-space (Node's default grows it to 16). Configuring
  * many peers at once keeps nearly everything it allocates, so V8 grows the young generation to its
- * cap, and the pages stay resident after: with 10,000 peers set in 500-peer requests the daemon grew
- * ~4 KB a peer with the default (3.2 KB of it young-generation pages that never went back) and
- * ~1.7 KB a peer with this cap, once idle (`npm run bench:peers`). The data path allocates almost
- * nothing, so the cap costs it nothing measurable: in two wgts daemons under iperf3 (10 s, one
- * stream) the collections counted and their pause time stayed in the same range either way.
+ * cap, and its pages stay resident until the memory reducer runs. 10,000 peers set in 500-peer
+ * requests (`npm run bench:peers`, 2 runs each): right after, the daemon had grown 3.1-3.3 KB a peer
+ * with the default and 2.7-2.8 KB with this cap; 30 s later both had settled to 1.1-1.2 KB. (Before
+ * idle peers were made small, the default had not settled at all: ~4 KB a peer against ~1.7.) The
+ * data path allocates almost nothing, so the cap costs it nothing measurable: in two wgts daemons
+ * under iperf3 (10 s, one stream) the collections counted and their pause time stayed in the same
+ * range either way.
  */
 export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=4';
 
