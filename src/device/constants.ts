@@ -52,7 +52,7 @@ export const UNDER_LOAD_QUEUE_LEN = HANDSHAKE_QUEUE_LEN / 8;
 export const UNDER_LOAD_AFTER_TIME_MS = 1_000;
 /**
  * Handshake messages whose mac1 is checked in one shim call, one batch per event-loop turn at most:
- * the shim's largest batch. Its MACs cost ~65 us, and ~250 us more for mac2 under load (handshake.ts
+ * the shim's largest batch. Its MACs cost ~65 us, and ~115 us more for mac2 under load (handshake.ts
  * has the figures): well under a turn of 128 transport messages (128 x 1,420 bytes is ~0.7 ms at 2 Gbit/s).
  */
 export const HANDSHAKE_BATCH = 128;
