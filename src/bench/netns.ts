@@ -15,9 +15,11 @@
  *
  * The flood row: one TCP stream for BENCH_SECONDS alone, then again while a sender in namespace a
  * (flood.ts, from its own address 198.19.0.3) sends handshake initiations with a valid mac1 and random
- * contents to b's daemon at BENCH_FLOOD_RATE a second; per implementation the stream's kept fraction,
- * the flood's achieved rate, the cookie replies that came back a second, and the growth of b's RSS
- * (its largest VmRSS sampled during the flood less its VmRSS before).
+ * contents to b's daemon at BENCH_FLOOD_RATE a second, then alone again; per implementation the
+ * stream's kept fraction (under the flood over the mean of the two runs alone around it, so a machine
+ * whose load drifts during the round biases it less), the flood's achieved rate, the cookie replies
+ * that came back a second, and the growth of b's RSS (its largest VmRSS sampled during the flood less
+ * its VmRSS before).
  *
  * Root only. Environment: BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3), BENCH_STREAMS
  * ("1,32"; "none" for no stream rows), BENCH_IMPLS (comma list of labels to run), BENCH_FLOOD_RATE
@@ -258,7 +260,7 @@ async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample>
 
 interface FloodSample {
   impl: string;
-  /** One stream alone, then under the flood. */
+  /** One stream alone (the mean of a run before the flood and one after), then under the flood. */
   gbpsAlone: number;
   gbpsFlood: number;
   /** What the flood sender achieved, and the cookie replies that reached it, per second. */
@@ -293,9 +295,10 @@ async function runFlood(impl: Impl, dir: string): Promise<FloodSample> {
     }
     rssMax = Math.max(rssMax, rssMiB(pid, 'VmRSS'));
     const f = JSON.parse(await report) as { rate: number; cookieRate: number };
+    const after = await iperf(1);
     return {
       impl: impl.label,
-      gbpsAlone: alone.gbps,
+      gbpsAlone: (alone.gbps + after.gbps) / 2,
       gbpsFlood: under.gbps,
       floodRate: f.rate,
       cookieRate: f.cookieRate,
@@ -397,8 +400,8 @@ async function main(): Promise<void> {
     `Command: \`npm run bench\` (BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, streams ${STREAMS.join(' and ') || 'none'}, ` +
     `flood ${FLOOD_RATE}/s${floodList.length > 0 ? ` against ${floodList.map((x) => x.label).join(' and ')}` : ''}); ` +
     `medians of ${ROUNDS} alternating rounds; ratios are per-round wgts / wireguard-go (upstream), then the median. ` +
-    `Flood rows: one stream alone, then under ${FLOOD_RATE} handshake initiations a second (valid mac1, random contents, one source) ` +
-    `aimed at the receiving daemon; kept = under flood / alone; RSS growth = that daemon's largest VmRSS during the flood less its VmRSS before.\n` +
+    `Flood rows: one stream alone, under ${FLOOD_RATE} handshake initiations a second (valid mac1, random contents, one source) ` +
+    `aimed at the receiving daemon, and alone again; kept = under flood / the mean alone; RSS growth = that daemon's largest VmRSS during the flood less its VmRSS before.\n` +
     `Machine: ${sh(['nproc']).trim()} cores, Node ${process.version}.\n\n${table}\n`;
   const file = join(ROOT, 'BENCHMARKS.md');
   const head = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nNumbers from a shared, noisy machine: read the medians and the same-run ratios, not single absolutes.\n';
