@@ -16,13 +16,16 @@
  *     contents; NOISE_PER_TURN a turn, and under load only for a valid mac2 within the source's rate.
  * A turn ends when its batch is done or a budget is spent; what is left waits for the next turn.
  *
- * What each step bought, `npm run bench` flood row (one TCP stream alone, then under 50,000 such
- * initiations a second from one address; BENCH_ROUNDS=1 BENCH_SECONDS=5, kept fraction / cookie
- * replies a second / RSS growth of the flooded daemon):
- *   mac1, mac2 and the cookie seal in JavaScript, 32 messages a turn     0.03 / 13,500 / +14.5 MB
- *   the shim's MACs and seal, mac1 in batches, the per-turn budgets      0.55 / 26,700 / +3.2 MB
- *   and cookie replies limited per source                                1.07 /     21 / +2.0 MB
- *   upstream wireguard-go, same run                                      0.62 / 48,700 / +135 MB
+ * What each step bought, `npm run bench` flood row (one TCP stream alone, under 50,000 such
+ * initiations a second from one address, alone again): kept fraction / cookie replies a second / RSS
+ * growth of the flooded daemon. Medians of 3 rounds of 8 s in one session, on 2 cores shared with
+ * other work (load average ~6), and in brackets one round of 5 s with it less busy (load ~1.5):
+ *   mac1, mac2 and the cookie seal in JavaScript, 32 messages a turn   0.04 / 10,900 / +16.9 MB  (0.03)
+ *   the shim's MACs and seal, mac1 in batches, the per-turn budgets    0.65 / 22,900 / +4.4 MB   (0.55)
+ *   and cookie replies limited per source                              0.53 /     20 / +1.1 MB   (1.07)
+ *   upstream wireguard-go, same runs                                   0.32 / 35,200 / +203 MB   (0.62)
+ * On the shared machine the last two steps differ by less than its noise (rounds of this file's
+ * version ranged 0.51-0.90); the limit's plain gains are the replies and the memory.
  */
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Endpoint } from '../conn/bind.js';
