@@ -35,9 +35,11 @@ export const IPV6_HOP_LIMIT_OFFSET = 7;
 export const IPV6_SRC_OFFSET = 8;
 export const IPV6_DST_OFFSET = 24;
 
-// ---- protocol numbers ----
+// ---- protocol numbers (IANA "Assigned Internet Protocol Numbers") ----
+export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
 
 // ---- TCP (RFC 9293 §3.1) ----
 export const TCP_SEQ_OFFSET = 4;

@@ -285,6 +285,20 @@ test('moved on from a namespace it was moved to, its link is still heard: the ne
   }
   assert.equal(pool.outstanding, 0);
 });
+/**
+ * As root, setpriv runs the child as nobody with no capability but CAP_DAC_READ_SEARCH (ambient, so it
+ * survives exec; every other one dropped from the bounding set too): it can read this clone's files
+ * wherever the clone is, even under a directory only root may enter, and it still lacks CAP_NET_ADMIN,
+ * so the refusal it meets is the kernel's own.
+ */
+const SETPRIV_NOBODY = [
+  '--reuid=65534',
+  '--regid=65534',
+  '--clear-groups',
+  '--inh-caps=-all,+dac_read_search',
+  '--ambient-caps=+dac_read_search',
+  '--bounding-set=-all,+dac_read_search',
+];
 
 /** create() without privileges: in this process when not root, else in a child run as nobody. */
 function createUnprivileged(name: string): string {
@@ -300,7 +314,7 @@ function createUnprivileged(name: string): string {
     import { LinuxTun } from ${JSON.stringify(new URL('./linux.js', import.meta.url).href)};
     try { LinuxTun.create(${JSON.stringify(name)}).close(); console.log('created'); }
     catch (err) { console.log(err.code + ': ' + err.message); }`;
-  return execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--input-type=module', '-e', script], {
+  return execFileSync('setpriv', [...SETPRIV_NOBODY, process.execPath, '--input-type=module', '-e', script], {
     encoding: 'utf8',
   }).trim();
 }
