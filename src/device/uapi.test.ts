@@ -8,7 +8,7 @@ import { MemoryNetwork } from '../conn/memory.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { keyToHex } from '../crypto/keys.js';
 import { FakeClock } from '../base/clock.js';
-import { makeNode } from './_testing.js';
+import { makeNode, manyAllowedIPLines } from './_testing.js';
 import { uapiHandle } from './uapi.js';
 import { UapiError } from './errors.js';
 import { REJECT_AFTER_MESSAGES } from './constants.js';
@@ -116,6 +116,24 @@ for (const [what, body, code] of BAD) {
     await dev.close();
   });
 }
+
+test('a bad line in the middle of a set of 130,560 allowed IPs changes nothing; without it all are taken', async () => {
+  const { dev } = await fresh();
+  await dev.ipcSet(`private_key=${hex(generatePrivateKey())}\nlisten_port=1111\npublic_key=${hex(publicKey(generatePrivateKey()))}\nallowed_ip=10.0.0.0/24\n`);
+  const before = dev.ipcGet();
+  const lines = manyAllowedIPLines();
+  const head = `listen_port=2222\nreplace_peers=true\npublic_key=${hex(publicKey(generatePrivateKey()))}\n`;
+  const half = lines.length / 2;
+  const bad = head + lines.slice(0, half).join('\n') + '\nallowed_ip=1.2.3.4/33\n' + lines.slice(half).join('\n') + '\n';
+  await assert.rejects(dev.ipcSet(bad), (err: unknown) => err instanceof UapiError && err.code === 'EINVAL');
+  assert.equal(dev.ipcGet(), before);
+  // "\r\n" line ends read as "\n" (wireguard-go's line scanner drops the "\r").
+  await dev.ipcSet((head + lines.join('\n') + '\n').replaceAll('\n', '\r\n'));
+  assert.equal(dev.allowedIPs.size, 130_560);
+  assert.equal(dev.ipcGet().split('\n').filter((l) => l.startsWith('allowed_ip=')).length, 130_560);
+  assert.equal(dev.listenPort, 2222);
+  await dev.close();
+});
 
 test('port in use on a running device: EADDRINUSE, old port kept', async () => {
   const net = new MemoryNetwork();
