@@ -22,7 +22,6 @@ function floodInitiations(bPub: Uint8Array, n: number, clockMs: number): Uint8Ar
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const hs = new Handshake(bPub);
-    hs.precompute(id);
     const msg = new Uint8Array(INITIATION_LEN);
     assert.ok(createInitiation(id, hs, msg, 0, i + 1, clockMs));
     new CookieGenerator(bPub).addMacs(msg, 0, INITIATION_LEN, 0);

@@ -186,7 +186,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
         this.removePeer(peer.publicKey);
         continue;
       }
-      peer.identityChanged(this.identity);
+      peer.identityChanged();
     }
   }
 
@@ -196,7 +196,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     const existing = this.peers.get(hex);
     if (existing !== undefined) return existing;
     if (this.identity.hasKey && constantTimeEqual(publicKey, this.identity.publicKey)) return null;
-    const peer = new Peer(publicKey, this.identity, this.clock, this.sender, this);
+    const peer = new Peer(publicKey, this.clock, this.sender, this);
     this.peers.set(hex, peer);
     if (this.state === 'up') peer.start();
     return peer;

@@ -56,6 +56,15 @@ export const enum HandshakeState {
   ResponseConsumed = 4,
 }
 
+/** Where a Handshake's DH(S_priv, S_remote) stands. */
+const enum StaticStatic {
+  /** Not computed for the current keys. */
+  Stale = 0,
+  Ready = 1,
+  /** There is none: no private key, or the peer's key is of small order. */
+  None = 2,
+}
+
 /** The device's static key pair and values derived from it. */
 export class StaticIdentity {
   readonly privateKey = new Uint8Array(KEY_LEN);
@@ -88,8 +97,10 @@ export class Handshake {
   readonly localEphemeral = new Uint8Array(32);
   readonly remoteEphemeral = new Uint8Array(32);
   readonly remoteStatic: Uint8Array;
-  /** DH(S_priv, S_remote), computed when either static key changes. */
+  /** DH(S_priv, S_remote) once computed; read it through staticStatic(). */
   readonly precomputedStaticStatic = new Uint8Array(32);
+  /** Whether precomputedStaticStatic is current (StaticStatic). */
+  private staticStaticState = StaticStatic.Stale;
   /** HASH(H0 || S_remote): the initiator's starting hash toward this peer. */
   readonly initialHash = new Uint8Array(32);
   localIndex = 0;
@@ -103,11 +114,27 @@ export class Handshake {
     hash(this.initialHash, INITIAL_HASH, this.remoteStatic);
   }
 
-  /** Recompute DH(S_priv, S_remote) after our private key changed. */
-  precompute(identity: StaticIdentity): void {
-    if (!identity.hasKey || !x25519(this.precomputedStaticStatic, identity.privateKey, this.remoteStatic)) {
-      wipe(this.precomputedStaticStatic);
+  /**
+   * DH(S_priv, S_remote) for the "ss" step (5.4.2), or null when there is none (no private key, or a
+   * peer key of small order). It depends on the two static keys alone, so it is computed at the first
+   * handshake after either changed rather than when the peer is configured (the kernel and
+   * wireguard-go compute it up front): configuring 10,000 peers then costs no DH, and a peer that
+   * never does a handshake never costs one. Once computed it is kept, so a flood of initiations
+   * naming the peer costs at most one.
+   */
+  staticStatic(identity: StaticIdentity): Uint8Array | null {
+    if (this.staticStaticState === StaticStatic.Stale) {
+      // x25519 leaves zeros when it fails.
+      const ok = identity.hasKey && x25519(this.precomputedStaticStatic, identity.privateKey, this.remoteStatic);
+      this.staticStaticState = ok ? StaticStatic.Ready : StaticStatic.None;
     }
+    return this.staticStaticState === StaticStatic.Ready ? this.precomputedStaticStatic : null;
+  }
+
+  /** Our private key changed: DH(S_priv, S_remote) is computed afresh at the next handshake. */
+  staticKeyChanged(): void {
+    wipe(this.precomputedStaticStatic);
+    this.staticStaticState = StaticStatic.Stale;
   }
 
   /** Forget the in-progress handshake (not the peer's identity, PSK or replay timestamp). */
@@ -124,7 +151,7 @@ export class Handshake {
   destroy(): void {
     this.clear();
     wipe(this.presharedKey);
-    wipe(this.precomputedStaticStatic);
+    this.staticKeyChanged();
   }
 }
 
@@ -167,7 +194,9 @@ export function createInitiation(
   localIndex: number,
   wallNowMs: number,
 ): boolean {
-  if (!identity.hasKey || isZero(hs.precomputedStaticStatic)) return false;
+  if (!identity.hasKey) return false;
+  const ss = hs.staticStatic(identity);
+  if (ss === null) return false;
   try {
     ck.set(INITIAL_CHAIN_KEY);
     h.set(hs.initialHash);
@@ -190,7 +219,7 @@ export function createInitiation(
     mixHash(out.subarray(at + INIT_STATIC, at + INIT_STATIC + KEY_LEN + TAG_LEN));
 
     // ss
-    kdf(ck, hs.precomputedStaticStatic, ck, key);
+    kdf(ck, ss, ck, key);
 
     // {t}
     tai64n(timestamp, wallNowMs);
@@ -249,8 +278,9 @@ export function consumeInitiation<P>(
     const hs = found.handshake;
 
     // ss
-    if (isZero(hs.precomputedStaticStatic)) return null;
-    kdf(ck, hs.precomputedStaticStatic, ck, key);
+    const ss = hs.staticStatic(identity);
+    if (ss === null) return null;
+    kdf(ck, ss, ck, key);
 
     // {t}
     const sealedTs = msg.subarray(at + INIT_TIMESTAMP, at + INIT_TIMESTAMP + TIMESTAMP_LEN + TAG_LEN);

@@ -9,7 +9,6 @@ import { FakeClock } from '../base/clock.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { KEEPALIVE_TIMEOUT_MS, MAX_TIMER_HANDSHAKES, REKEY_TIMEOUT_JITTER_MAX_MS, REKEY_TIMEOUT_MS } from './constants.js';
-import { StaticIdentity } from './noise.js';
 import { Peer, type PeerHost, type PeerSender } from './peer.js';
 import type { Endpoint } from '../conn/bind.js';
 
@@ -45,9 +44,7 @@ class Recorder implements PeerSender, PeerHost {
 function makePeer(): { peer: Peer; clock: FakeClock; rec: Recorder } {
   const clock = new FakeClock();
   const rec = new Recorder(clock);
-  const identity = new StaticIdentity();
-  identity.set(generatePrivateKey());
-  const peer = new Peer(publicKey(generatePrivateKey()), identity, clock, rec, rec);
+  const peer = new Peer(publicKey(generatePrivateKey()), clock, rec, rec);
   peer.start();
   return { peer, clock, rec };
 }

@@ -24,7 +24,7 @@ import {
 } from './constants.js';
 import { CookieGenerator } from './cookie.js';
 import { Keypairs, type Keypair } from './keypair.js';
-import { Handshake, type StaticIdentity } from './noise.js';
+import { Handshake } from './noise.js';
 
 /** What a peer's timers and configuration ask to be sent: the device's Sender implements it. */
 export interface PeerSender {
@@ -95,13 +95,12 @@ export class Peer {
   /** The receive-side last-minute rekey (6.2) was already triggered for the current keypair. */
   private sentLastMinuteHandshake: boolean;
 
-  /** A stopped peer (start() when the device is up), its static-static DH done for `identity`. */
-  constructor(publicKey: Uint8Array, identity: StaticIdentity, clock: Clock, sender: PeerSender, host: PeerHost) {
+  /** A stopped peer (start() when the device is up); its static-static DH waits for its first handshake. */
+  constructor(publicKey: Uint8Array, clock: Clock, sender: PeerSender, host: PeerHost) {
     this.publicKey = new Uint8Array(publicKey);
     this.publicKeyHex = keyToHex(publicKey);
     this.publicKeyBase64 = keyToBase64(publicKey);
     this.handshake = new Handshake(publicKey);
-    this.handshake.precompute(identity);
     this.keypairs = new Keypairs((k) => {
       host.freeIndex(k.localIndex);
       k.destroy();
@@ -211,11 +210,11 @@ export class Peer {
   }
 
   /**
-   * Our private key changed: redo the static-static DH, and let no session made under the old key
-   * carry new data: the next packet starts a fresh handshake at once.
+   * Our private key changed: the static-static DH is redone at the next handshake, and no session made
+   * under the old key carries new data: the next packet starts a fresh handshake at once.
    */
-  identityChanged(identity: StaticIdentity): void {
-    this.handshake.precompute(identity);
+  identityChanged(): void {
+    this.handshake.staticKeyChanged();
     this.handshake.clear();
     this.lastSentHandshake = -Infinity;
     this.keypairs.retireForSending();

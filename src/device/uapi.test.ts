@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../conn/memory.js';
-import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
-import { keyToHex } from '../crypto/keys.js';
+import { generatePrivateKey, publicKey, x25519 } from '../crypto/x25519.js';
+import { isZero, keyToHex } from '../crypto/keys.js';
 import { FakeClock } from '../base/clock.js';
 import { makeNode, manyAllowedIPLines } from './_testing.js';
 import { uapiHandle } from './uapi.js';
@@ -168,6 +168,27 @@ test('setting the same private key again keeps the sessions; a new key expires t
   assert.ok(kp !== null && kp.sendCounter < REJECT_AFTER_MESSAGES, 'session was expired by an unchanged key');
   await p.a.dev.ipcSet(`private_key=${hex(generatePrivateKey())}\n`);
   assert.ok(peer.keypairs.current === null || peer.keypairs.current.sendCounter >= REJECT_AFTER_MESSAGES, 'a new key must not keep sending on old sessions');
+  const [oa, ob] = await closePair(p);
+  assert.equal(oa + ob, 0);
+});
+
+test('configuring a peer costs no DH: DH(S_priv, S_remote) waits for the first handshake, and a new private key sends it back', async () => {
+  const { makePair, exchange, closePair } = await import('./_testing.js');
+  const p = await makePair();
+  const peerB = [...p.a.dev.peers.values()][0]!;
+  const peerA = [...p.b.dev.peers.values()][0]!;
+  assert.ok(isZero(peerB.handshake.precomputedStaticStatic) && isZero(peerA.handshake.precomputedStaticStatic));
+  await exchange(p, 1);
+  const want = new Uint8Array(32);
+  assert.ok(x25519(want, p.a.priv, p.b.pub));
+  // Both sides computed the same value when they needed it: A to initiate, B to consume.
+  assert.deepEqual(peerB.handshake.precomputedStaticStatic, want);
+  assert.deepEqual(peerA.handshake.precomputedStaticStatic, want);
+  const priv = generatePrivateKey();
+  await p.a.dev.ipcSet(`private_key=${hex(priv)}\n`);
+  assert.ok(isZero(peerB.handshake.precomputedStaticStatic));
+  assert.ok(x25519(want, priv, p.b.pub));
+  assert.deepEqual(peerB.handshake.staticStatic(p.a.dev.identity), want);
   const [oa, ob] = await closePair(p);
   assert.equal(oa + ob, 0);
 });
