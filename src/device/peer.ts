@@ -105,7 +105,7 @@ export class Peer {
       host.freeIndex(k.localIndex);
       k.destroy();
     });
-    this.cookies = new CookieGenerator(publicKey);
+    this.cookies = new CookieGenerator(this.publicKey);
     this.clock = clock;
     this.sender = sender;
     this.host = host;
