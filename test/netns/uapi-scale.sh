@@ -2,8 +2,9 @@
 # Configurations of any size through the UAPI socket, driven by `wg` as a user would:
 #   - one `wg setconf` of a peer with 130,560 allowed IPs (for a in 1..255, b in 0..255: a.b.0.0/16
 #     and a::b/128; about 3 MB of UAPI text): taken whole, `wg show IF allowed-ips` lists them all;
-#   - raw requests of that size with one bad line in the middle: the errno comes back (the rest of the
-#     request is read, so the client is never cut off mid-write) and nothing changes;
+#   - raw requests of that size with one bad line in the middle, and the big configuration through wg
+#     on a port in use: the errno comes back (the rest of the request is read, so the client is never
+#     cut off mid-write) and nothing changes;
 #   - one `wg setconf` of many peers (each with a /32, a /128 and an endpoint), then `wg show` and
 #     `wg showconf`, whose output is checked. Times are printed as comments, never asserted.
 # With a second implementation (a wireguard-go binary), the big allowed-IP list and the many peers go
@@ -97,6 +98,23 @@ check "5 MB raw set, bad allowed_ip half-way: errno=-22" test "$(bad_request val
 check "5 MB raw set, unknown key half-way: errno=-22" test "$(bad_request key)" = "errno=-22"
 check "5 MB raw set, a line longer than any legal one: errno=-5" test "$(bad_request long)" = "errno=-5"
 check "  ... and none of them changed anything" test "$(n1 wg showconf "$IF1" | sha256sum)" = "$before"
+
+# The same through wg: the big configuration on a port another socket holds is refused at the end
+# (EADDRINUSE), and wg, having written all of it, prints the errno instead of dying of SIGPIPE.
+n1 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 41616))
+open(sys.argv[1], "w").close()
+time.sleep(120)' "$TMP/holder-ready" &
+holder=$!
+wait_for 200 test -e "$TMP/holder-ready" || die "the port holder did not start"
+sed 's/^ListenPort = 0$/ListenPort = 41616/' "$TMP/big.conf" >"$TMP/big-busy.conf"
+rc=0
+n1 wg setconf "$IF1" "$TMP/big-busy.conf" 2>"$TMP/err" || rc=$?
+check "wg setconf of the big configuration on a port in use fails with exit 1 (got $rc)" test "$rc" = 1
+check "  ... saying 'Address already in use'" grep -q "Address already in use" "$TMP/err"
+check "  ... and changes nothing" test "$(n1 wg showconf "$IF1" | sha256sum)" = "$before"
+kill "$holder" 2>/dev/null || true
 
 # --- many peers, each with a /32, a /128 and an endpoint ---
 python3 - "$TMP/priv" "$TMP/peers.conf" "$PEERS" <<'EOF'
