@@ -100,32 +100,77 @@ export async function uapiApply(dev: UapiDevice, req: UapiChangeSet): Promise<vo
 }
 
 /**
- * The "get=1" answer without the trailing errno line: key=value lines, each ending in "\n". One string
- * a peer, its allowed IPs read from the table in place: `wg show` of 10,000 peers took 140 ms in
- * here with a string and a copied address per line, 50 ms this way (Node 20, 2-core VM).
+ * The get answer as bytes, written as it is made into one Buffer sized for it up front: no string of
+ * the answer lives long enough to be promoted, nothing is copied to grow, and the socket takes the
+ * Buffer as it is. Measured in-process, warm (Node 20, 2-core VM), 10,000 peers: 140 ms with a string
+ * and a copied address per line joined at the end, 45 ms with a string a peer, 30 ms this way. At
+ * 100,000 peers (a 36 MB answer) most of the time is a mark-compact of the heap the peers hold, which
+ * new external memory sets off: a Buffer that doubled as it filled (128 MB allocated) set it off on
+ * every get, a chunk list (36 MB) on every other one and made 10,000 peers slower (50 ms).
  */
-export function uapiGet(dev: UapiDevice): string {
-  let head = '';
-  if (dev.identity.hasKey) head += `private_key=${keyToHex(dev.identity.privateKey)}\n`;
-  if (dev.listenPort !== 0) head += `listen_port=${dev.listenPort}\n`;
-  if (dev.fwmark !== 0) head += `fwmark=${dev.fwmark}\n`;
-  const out: string[] = [head];
-  let text = '';
-  const addAllowedIP = (ip: Uint8Array, cidr: number): void => {
-    text += `allowed_ip=${formatIp(ip)}/${cidr}\n`;
-  };
+class ReplyWriter {
+  private buf: Buffer;
+  private len = 0;
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  write(text: string): void {
+    // Three bytes a UTF-16 unit at most (the text is ASCII but for an endpoint's zone); the exact
+    // count only when that bound does not fit.
+    if (this.len + 3 * text.length > this.buf.length) {
+      const need = this.len + Buffer.byteLength(text, 'utf8');
+      if (need > this.buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(need, 2 * this.buf.length));
+        this.buf.copy(bigger, 0, 0, this.len);
+        this.buf = bigger;
+      }
+    }
+    this.len += this.buf.write(text, this.len, 'utf8');
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+/**
+ * What a peer's lines take at most but for a long endpoint zone: two keys, an endpoint, the counters
+ * (418 bytes), and an allowed_ip line (the longest IPv6 text, /128). The writer grows past them if
+ * it must.
+ */
+const PEER_LINES_BYTES = 448;
+const ALLOWED_IP_LINE_BYTES = 56;
+const DEVICE_LINES_BYTES = 128;
+
+/** The "get=1" answer: key=value lines, each ending in "\n", then `tail`. */
+function getAnswer(dev: UapiDevice, tail: string): Buffer {
+  const w = new ReplyWriter(
+    DEVICE_LINES_BYTES + PEER_LINES_BYTES * dev.peers.size + ALLOWED_IP_LINE_BYTES * dev.allowedIPs.size + tail.length,
+  );
+  if (dev.identity.hasKey) w.write(`private_key=${keyToHex(dev.identity.privateKey)}\n`);
+  if (dev.listenPort !== 0) w.write(`listen_port=${dev.listenPort}\n`);
+  if (dev.fwmark !== 0) w.write(`fwmark=${dev.fwmark}\n`);
+  const addAllowedIP = (ip: Uint8Array, cidr: number): void => w.write(`allowed_ip=${formatIp(ip)}/${cidr}\n`);
   for (const peer of dev.peers.values()) {
     const ms = peer.lastHandshakeWallMs;
     const sec = Math.floor(ms / 1000);
-    text =
+    w.write(
       `public_key=${peer.publicKeyHex}\npreshared_key=${keyToHex(peer.handshake.presharedKey)}\nprotocol_version=1\n` +
-      (peer.endpoint !== null ? `endpoint=${peer.endpoint.toString()}\n` : '') +
-      `last_handshake_time_sec=${sec}\nlast_handshake_time_nsec=${Math.round((ms - sec * 1000) * 1e6)}\n` +
-      `tx_bytes=${peer.txBytes}\nrx_bytes=${peer.rxBytes}\npersistent_keepalive_interval=${peer.persistentKeepaliveSec}\n`;
+        (peer.endpoint !== null ? `endpoint=${peer.endpoint.toString()}\n` : '') +
+        `last_handshake_time_sec=${sec}\nlast_handshake_time_nsec=${Math.round((ms - sec * 1000) * 1e6)}\n` +
+        `tx_bytes=${peer.txBytes}\nrx_bytes=${peer.rxBytes}\npersistent_keepalive_interval=${peer.persistentKeepaliveSec}\n`,
+    );
     dev.allowedIPs.forEachFor(peer, addAllowedIP);
-    out.push(text);
   }
-  return out.join('');
+  w.write(tail);
+  return w.bytes();
+}
+
+/** The "get=1" answer without the trailing errno line: key=value lines, each ending in "\n". */
+export function uapiGet(dev: UapiDevice): string {
+  return getAnswer(dev, '').toString('utf8');
 }
 
 type OnError = (err: UapiError) => void;
@@ -137,9 +182,9 @@ function refusal(err: unknown, onError: OnError | undefined): string {
   return `errno=-${e.errno}\n\n`;
 }
 
-/** The whole reply to "get=1". */
-export function uapiGetReply(dev: UapiDevice): string {
-  return uapiGet(dev) + 'errno=0\n\n';
+/** The whole reply to "get=1", as the socket sends it. */
+export function uapiGetReply(dev: UapiDevice): Buffer {
+  return getAnswer(dev, 'errno=0\n\n');
 }
 
 /** Apply the set request `parser` read and give the reply: "errno=0", or the refusal's errno. */
@@ -159,7 +204,7 @@ export async function uapiSetReply(dev: UapiDevice, parser: UapiSetParser, onErr
  * instead, with uapiSetParser and uapiSetReply.
  */
 export async function uapiHandle(dev: UapiDevice, request: string, onError?: OnError): Promise<string> {
-  if (request === 'get=1\n\n' || request === 'get=1\n') return uapiGetReply(dev);
+  if (request === 'get=1\n\n' || request === 'get=1\n') return uapiGetReply(dev).toString('utf8');
   try {
     if (!request.startsWith('set=1\n')) {
       throw new UapiError('EINVAL', `invalid UAPI operation: ${JSON.stringify(request.split('\n')[0])}`);

@@ -150,7 +150,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
             sock.destroy();
             return;
           }
-          let reply = BAD_GET_REPLY;
+          let reply: string | Buffer = BAD_GET_REPLY;
           if (req.kind === 'get') {
             this.beforeRequest();
             reply = await exclusive(this.dev, async () => uapiGetReply(this.dev));
