@@ -73,7 +73,8 @@ function runScript(name: string, ...args: string[]): number {
     assert.fail(`${name} ${args.join(' ')} failed (${r.signal ?? `exit ${r.status}`}):\n${out}`);
   }
   const lines = out.split('\n');
-  for (const line of lines) if (line.includes('# SKIP')) console.log(line);
+  // Skips, and figures a script measured (never asserted: performance belongs to benchmarks).
+  for (const line of lines) if (line.includes('# SKIP') || line.startsWith('# measured:')) console.log(line);
   return lines.filter((l) => l.startsWith('ok - ')).length;
 }
 
@@ -142,4 +143,10 @@ test('interfaces moved to other namespaces answer the first pings at once (wgts,
 
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
+});
+
+test('configurations of any size: 130,560 allowed IPs and 10,000 peers in one wg setconf, compared with wireguard-go', { skip: skipUnless(basics) }, (t) => {
+  // The current upstream build when present (it is what the figures are compared with), else Debian's.
+  const reference = hasUpstream ? [upstreamGo] : debianGo === null ? [] : [debianGo];
+  t.diagnostic(`${runScript('uapi-scale.sh', 'wgts', ...reference)} checks passed`);
 });

@@ -77,8 +77,10 @@ function chooseNode<T>(node: TrieNode<T>, other: TrieNode<T>): number {
   return (nodeWord(other, node.cidr >>> 5) >>> (31 - (node.cidr & 31))) & 1;
 }
 
-/** Scratch for the control path's keys; one table is used at a time. */
+/** Scratch for the control path's keys and listed prefixes; one table is used at a time. */
 const KEY_SCRATCH = new Int32Array(4);
+const IP4_SCRATCH = new Uint8Array(4);
+const IP6_SCRATCH = new Uint8Array(16);
 
 function readKey(ip: Uint8Array, out: Int32Array): void {
   out[1] = out[2] = out[3] = 0;
@@ -250,10 +252,23 @@ export class AllowedIPs<T extends object> {
   /** The prefixes `value` owns, in the order it was given them; fresh copies, host bits zero. */
   entriesFor(value: T): Array<{ ip: Uint8Array; cidr: number }> {
     const out: Array<{ ip: Uint8Array; cidr: number }> = [];
-    const nodes = this.byValue.get(value);
-    if (nodes === undefined) return out;
-    for (const node of nodes) out.push({ ip: nodeBytes(node), cidr: node.cidr });
+    this.forEachFor(value, (ip, cidr) => out.push({ ip: ip.slice(), cidr }));
     return out;
+  }
+
+  /**
+   * Calls `fn` with each prefix `value` owns, in the order it was given them, copying nothing: `ip` is
+   * a scratch array (4 or 16 bytes, host bits zero) that is valid only during the call. `wg show` of
+   * a peer with a million prefixes lists them this way.
+   */
+  forEachFor(value: T, fn: (ip: Uint8Array, cidr: number) => void): void {
+    const nodes = this.byValue.get(value);
+    if (nodes === undefined) return;
+    for (const node of nodes) {
+      const ip = node.v6 ? IP6_SCRATCH : IP4_SCRATCH;
+      writeNodeBytes(node, ip);
+      fn(ip, node.cidr);
+    }
   }
 
   /** Forget every prefix. */
@@ -355,9 +370,9 @@ function findParent<T>(root: TrieNode<T>, key: Int32Array, cidr: number): TrieNo
   return parent;
 }
 
-function nodeBytes<T>(node: TrieNode<T>): Uint8Array {
+/** The prefix of a node as address bytes, into `out` (4 bytes for IPv4, 16 for IPv6). */
+function writeNodeBytes<T>(node: TrieNode<T>, out: Uint8Array): void {
   const words = node.v6 ? 4 : 1;
-  const out = new Uint8Array(4 * words);
   for (let i = 0; i < words; i++) {
     const w = nodeWord(node, i);
     out[4 * i] = w >>> 24;
@@ -365,5 +380,4 @@ function nodeBytes<T>(node: TrieNode<T>): Uint8Array {
     out[4 * i + 2] = w >>> 8;
     out[4 * i + 3] = w;
   }
-  return out;
 }

@@ -56,6 +56,15 @@ export const enum HandshakeState {
   ResponseConsumed = 4,
 }
 
+/** Where a Handshake's DH(S_priv, S_remote) stands. */
+const enum StaticStatic {
+  /** Not computed for the current keys. */
+  Stale = 0,
+  Ready = 1,
+  /** There is none: no private key, or the peer's key is of small order. */
+  None = 2,
+}
+
 /** The device's static key pair and values derived from it. */
 export class StaticIdentity {
   readonly privateKey = new Uint8Array(KEY_LEN);
@@ -77,15 +86,6 @@ export class StaticIdentity {
     hash(this.initialHash, INITIAL_HASH, this.publicKey);
     this.hasKey = true;
   }
-}
-
-/** Where a Handshake's DH(S_priv, S_remote) stands. */
-const enum StaticStatic {
-  /** Not computed for the current keys. */
-  Stale = 0,
-  Ready = 1,
-  /** There is none: no private key, or the peer's key is of small order. */
-  None = 2,
 }
 
 /** The secrets of one handshake in flight (5.4.2, 5.4.3): made when it starts, wiped and dropped when it ends. */
@@ -192,6 +192,11 @@ export class Handshake {
       this.ssState = ok ? StaticStatic.Ready : StaticStatic.None;
     }
     return this.ssState === StaticStatic.Ready ? this.ss : null;
+  }
+
+  /** Whether DH(S_priv, S_remote) has been computed for the current keys (it waits for a handshake). */
+  get staticStaticComputed(): boolean {
+    return this.ssState !== StaticStatic.Stale;
   }
 
   /** Our private key changed: DH(S_priv, S_remote) is computed afresh at the next handshake. */

@@ -205,14 +205,15 @@ ping_ok() {
   return 1
 }
 
-# uapi IF REQUEST: send one raw UAPI request (with \n escapes) to IF's socket, print the reply (python: no socat here).
+# uapi IF REQUEST: send one raw UAPI request (with \n escapes; "-" reads it from stdin as it is) to IF's
+# socket, print the reply (python: no socat here). All of it is sent before the reply is read.
 uapi() {
   local ifname=$1 request=$2
-  python3 - "$SOCKDIR/$ifname.sock" "$request" <<'EOF'
+  python3 -c "$(cat <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode().decode('unicode_escape').encode())
+s.sendall(sys.stdin.buffer.read() if sys.argv[2] == "-" else sys.argv[2].encode().decode('unicode_escape').encode())
 out = b''
 while not out.endswith(b'\n\n') or b'errno=' not in out:
     d = s.recv(65536)
@@ -221,6 +222,7 @@ while not out.endswith(b'\n\n') or b'errno=' not in out:
     out += d
 sys.stdout.write(out.decode())
 EOF
+)" "$SOCKDIR/$ifname.sock" "$request"
 }
 
 # One iperf3 client run from NS1 to IN2; prints only the receiver's summary, as a comment.
