@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import type { Device } from '../device/device.js';
-import type { DeviceLike, TunnelLike, TunnelServer, TunnelSocket, TunnelUdpSocket } from './tunnel-like.js';
+import type { DeviceLike, TunnelConnectOptions, TunnelLike, TunnelServer, TunnelSocket, TunnelUdpSocket } from './tunnel-like.js';
 
 export class FakeDevice extends EventEmitter<{ 'handshake-failed': [publicKey: string] }> implements DeviceLike {
   readonly pool = new TieredPool();
@@ -39,7 +39,8 @@ export class FakeTunnel implements TunnelLike {
   private readonly servers = new Set<net.Server>();
   private readonly udp = new Set<dgram.Socket>();
 
-  connect(port: number, host: string): TunnelSocket {
+  connect(options: TunnelConnectOptions): TunnelSocket {
+    const { port, host } = options;
     this.connects.push(`${host}:${port}`);
     const code = this.failures.get(host);
     if (code !== undefined) {
@@ -47,11 +48,11 @@ export class FakeTunnel implements TunnelLike {
       process.nextTick(() => s.destroy(Object.assign(new Error(`connect ${code} ${host}:${port}`), { code })));
       return s;
     }
-    return net.connect({ port, host, allowHalfOpen: true });
+    return net.connect(options);
   }
 
-  createServer(listener: (socket: TunnelSocket) => void): TunnelServer {
-    const s = net.createServer({ allowHalfOpen: true }, listener);
+  createServer(options: { allowHalfOpen?: boolean }, listener: (socket: TunnelSocket) => void): TunnelServer {
+    const s = net.createServer(options, listener);
     this.servers.add(s);
     const wrapper: TunnelServer = {
       listen(port, callback) {
@@ -115,6 +116,15 @@ export async function udpEchoServer(prefix = 'echo:'): Promise<{ socket: dgram.S
   socket.on('message', (msg, r) => socket.send(Buffer.concat([Buffer.from(prefix), msg]), r.port, r.address));
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
   return { socket, port: socket.address().port };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for listeners that need a fixed port). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 /** Everything `s` sends until it ends. */

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseConfig, type WgConfig } from '../device/config.js';
 import { parseIp, formatIp } from '../net/address.js';
-import { parseHostPort, type HostPort } from './host-port.js';
+import { parseHostPort, type HostPort } from '../net/host-port.js';
 import { IniSyntaxError, scanIni, type IniEntry, type IniSection } from './ini.js';
 
 /** Where a section or key was written. */

@@ -20,7 +20,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../base/logger.js';
 import type { Credentials } from './credentials.js';
-import { formatHostPort, parseHostPort } from './host-port.js';
+import { formatHostPort, parseHostPort } from '../net/host-port.js';
 import { MAX_CONNECTIONS_PER_LISTENER, TcpListener } from './listen.js';
 import type { ListenerStats } from './listener-stats.js';
 import { dial, relay } from './relay.js';
@@ -87,7 +87,7 @@ class TunnelAgent extends http.Agent {
   }
 
   override createConnection(options: http.ClientRequestArgs): Duplex {
-    return this.tunnel.connect(Number(options.port), String(options.host));
+    return this.tunnel.connect({ port: Number(options.port), host: String(options.host), noDelay: true });
   }
 
   override keepSocketAlive(): boolean {

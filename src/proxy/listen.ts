@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type dgram from 'node:dgram';
-import type { HostPort } from './host-port.js';
+import type { HostPort } from '../net/host-port.js';
 import type { ListenerStats } from './listener-stats.js';
 
 /**

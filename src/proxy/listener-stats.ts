@@ -33,7 +33,8 @@ type Counted = Pick<Socket, 'bytesRead' | 'bytesWritten' | 'destroy' | 'once'>;
 
 export class ListenerStats {
   readonly kind: string;
-  readonly address: string;
+  /** Set to the bound address once listening. */
+  address: string;
   total = 0;
   refused = 0;
   failed = 0;

@@ -52,7 +52,7 @@ function dialOne(tunnel: TunnelLike, host: string, port: number, timeoutMs: numb
   return new Promise((resolve, reject) => {
     let sock: TunnelSocket;
     try {
-      sock = tunnel.connect(port, host);
+      sock = tunnel.connect({ port, host, allowHalfOpen: true, noDelay: true });
     } catch (err) {
       reject(err as Error);
       return;
@@ -86,9 +86,7 @@ export async function dial(tunnel: TunnelLike, addresses: readonly string[], por
   const n = Math.min(addresses.length, DIAL_ATTEMPTS);
   for (let i = 0; i < n; i++) {
     try {
-      const sock = await dialOne(tunnel, addresses[i]!, port, timeoutMs);
-      sock.setNoDelay(true);
-      return sock;
+      return await dialOne(tunnel, addresses[i]!, port, timeoutMs);
     } catch (err) {
       last = err;
     }

@@ -14,7 +14,7 @@
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Logger } from '../base/logger.js';
-import { formatHostPort, type HostPort } from './host-port.js';
+import { formatHostPort, type HostPort } from '../net/host-port.js';
 import { MAX_CONNECTIONS_PER_LISTENER, TcpListener } from './listen.js';
 import type { ListenerStats } from './listener-stats.js';
 import { dial, relay } from './relay.js';
@@ -78,7 +78,7 @@ export class TcpServerTunnel {
 
   /** Listen on the tunnel's address. */
   listen(port: number): Promise<void> {
-    const server = this.opts.tunnel.createServer((sock) => void this.serve(sock));
+    const server = this.opts.tunnel.createServer({ allowHalfOpen: true }, (sock) => void this.serve(sock));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.on('error', reject);

@@ -9,7 +9,7 @@
  * and a live connection may end with ECONNRESET. The proxy maps them to SOCKS5 and HTTP replies.
  */
 import type { Duplex } from 'node:stream';
-import type { PoolStats } from '../buffer/tiered-pool.js';
+import type { MetricsDevice } from '../ipc/metrics.js';
 
 /** A connection through the tunnel: a net.Socket-like Duplex that emits 'connect' once established. */
 export interface TunnelSocket extends Duplex {
@@ -42,26 +42,26 @@ export interface TunnelUdpSocket {
   on(event: 'error', listener: (err: Error) => void): this;
 }
 
-/** The Device under the tunnel, as far as the proxy needs it: UAPI, events and its packet pool. */
-export interface DeviceLike {
-  ipcGet(): string;
+/** The Device under the tunnel, as far as the proxy needs it: UAPI, events, its pool and counters. */
+export interface DeviceLike extends MetricsDevice {
   ipcSet(text: string): Promise<void>;
   on(event: 'handshake-failed', listener: (publicKey: string) => void): this;
   off(event: 'handshake-failed', listener: (publicKey: string) => void): this;
-  readonly pool: { stats(): PoolStats; readonly budget: BudgetLike | null };
 }
 
-export interface BudgetLike {
-  readonly limit: number;
-  readonly outstanding: number;
-  readonly refusals: number;
-  readonly resumes: number;
-  readonly paused: boolean;
+/** net.connect's options, as far as the proxy sets them. */
+export interface TunnelConnectOptions {
+  port: number;
+  /** An IP literal: the proxy resolves names itself (resolver.ts). */
+  host: string;
+  /** true keeps our side open after the peer's FIN (relay.ts passes half-closes on). */
+  allowHalfOpen?: boolean;
+  noDelay?: boolean;
 }
 
 export interface TunnelLike {
-  connect(port: number, host: string): TunnelSocket;
-  createServer(listener: (socket: TunnelSocket) => void): TunnelServer;
+  connect(options: TunnelConnectOptions): TunnelSocket;
+  createServer(options: { allowHalfOpen?: boolean }, listener: (socket: TunnelSocket) => void): TunnelServer;
   createSocket(type: 'udp4' | 'udp6'): TunnelUdpSocket;
   /** Addresses for `name` from the DNS servers the tunnel's configuration names (DNS=). */
   lookup(name: string): Promise<string[]>;

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { FakeClock } from '../base/clock.js';
 import { silentLogger } from '../base/logger.js';
-import { echoServer, FakeTunnel, readAll, udpEchoServer } from './_fake-tunnel.js';
+import { echoServer, FakeTunnel, freePort, readAll, udpEchoServer } from './_fake-tunnel.js';
 import { ListenerStats } from './listener-stats.js';
 import { Resolver } from './resolver.js';
 import { serverNameOf, SniListener } from './sni-proxy.js';
@@ -19,14 +19,6 @@ import { UdpClientTunnel, UdpServerTunnel } from './udp-tunnels.js';
 
 function resolverFor(tunnel: FakeTunnel): Resolver {
   return new Resolver({ tunnelLookup: (n) => tunnel.lookup(n), strategy: 'auto', hasIpv4: true, hasIpv6: false });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 test('TCPClientTunnel relays each connection to the target through the tunnel, half-close included', async () => {

@@ -17,7 +17,7 @@ import { isIP } from 'node:net';
 import type net from 'node:net';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import { formatHostPort, type HostPort } from './host-port.js';
+import { formatHostPort, type HostPort } from '../net/host-port.js';
 import { listenUdp } from './listen.js';
 import type { ListenerStats } from './listener-stats.js';
 import { systemLookup, type Lookup } from './resolver.js';

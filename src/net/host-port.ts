@@ -4,7 +4,7 @@
  * IPv4 or IPv6 literal or a DNS name; names are resolved where they are used, not here.
  */
 import { isIP } from 'node:net';
-import { isHostName } from '../net/address.js';
+import { isHostName } from './address.js';
 
 export interface HostPort {
   /** Literal or name, without brackets; '' means every interface (listening addresses only). */
