@@ -1,0 +1,39 @@
+/**
+ * Sequence-number arithmetic (RFC 9293 §3.4): numbers are 32-bit and compared modulo 2^32, so a < b
+ * means b lies less than 2^31 ahead of a. Values are held as non-negative JS numbers below 2^32
+ * (`>>> 0`); the comparisons take the signed 32-bit difference. One line each, so they inline.
+ */
+
+/** (a + n) mod 2^32. */
+export function seqAdd(a: number, n: number): number {
+  return (a + n) >>> 0;
+}
+
+/** b - a as a signed distance (positive when b is after a). */
+export function seqDiff(b: number, a: number): number {
+  return (b - a) | 0;
+}
+
+export function seqLt(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+
+export function seqLe(a: number, b: number): boolean {
+  return ((a - b) | 0) <= 0;
+}
+
+export function seqGt(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
+}
+
+export function seqGe(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
+}
+
+export function seqMax(a: number, b: number): number {
+  return ((a - b) | 0) >= 0 ? a : b;
+}
+
+export function seqMin(a: number, b: number): number {
+  return ((a - b) | 0) <= 0 ? a : b;
+}

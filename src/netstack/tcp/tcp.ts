@@ -1,0 +1,560 @@
+/**
+ * TCP as a transport of the netstack (transport.ts, protocol 6): demultiplexing segments to
+ * connections and listeners (RFC 9293 §3.10.7.1 for segments nobody takes), active and passive
+ * opens, TIME-WAIT reuse (RFC 9293 §3.6.1 with RFC 6191's timestamp rule), ephemeral ports (RFC 6056
+ * §3.3.3, Algorithm 3), ICMP errors (RFC 5927: checked against the quoted sequence number, Packet
+ * Too Big lowering the MSS), and the batching that makes the stack fast:
+ *
+ * - A segment's effects on a connection (data to read, ACKs to send, data the new window lets out)
+ *   are not acted on per segment: the connection is marked dirty and flushed once when the batch ends
+ *   (a microtask after the IP layer's synchronous delivery of a device batch). So a batch of 64 data
+ *   segments costs one ACK per connection (carrying the newest RCV.NXT, like a GRO'd stretch ACK),
+ *   one wake-up of the reader with 64 KiB views, and a batch of ACKs one burst of new data. User
+ *   writes within one tick coalesce the same way (Linux's autocorking).
+ * - Bounds: connections (maxConnections, TIME-WAIT included in the table but bounded separately by
+ *   maxTimeWait), half-open connections per listener (listener.ts), send and receive buffers per
+ *   connection, challenge ACKs per second (RFC 5961 §7).
+ *
+ * Not for concurrent use: one event loop owns a stack.
+ */
+import type { PacketBuffer } from '../../buffer/packet-buffer.js';
+import { IPPROTO_TCP, type IcmpError, type IpFamily, type IpInfo, type IpOutput, type Transport } from '../transport.js';
+import { TimerWheel } from '../timer-wheel.js';
+import {
+  CHALLENGE_ACKS_PER_SECOND,
+  DEFAULT_BACKLOG,
+  EPHEMERAL_PORT_MAX,
+  EPHEMERAL_PORT_MIN,
+  MAX_CONNECTIONS,
+  MAX_TIME_WAIT,
+  RECV_BUFFER_INITIAL_BYTES,
+  RECV_BUFFER_MAX_BYTES,
+  RST,
+  SEND_BUFFER_INITIAL_BYTES,
+  SEND_BUFFER_MAX_BYTES,
+  SYN,
+  ACK,
+} from './constants.js';
+import { ConnTable } from './conn-table.js';
+import { Connection, State, type ConnectionHandler, type ConnectionHost, type TcpErrorCode } from './connection.js';
+import { Cubic } from './cubic.js';
+import type { CongestionControl, CongestionName } from './congestion.js';
+import { ParseResult, parseSegment, Segment } from './header.js';
+import { Listener, type ListenerHost } from './listener.js';
+import { NewReno } from './newreno.js';
+import { sendReset } from './output.js';
+import { TcpSecrets } from './secrets.js';
+import { seqGt } from './seq.js';
+
+export interface TcpOptions {
+  /** The stack's one timer wheel (shared with the IP layer); its Clock is the stack's time. */
+  wheel: TimerWheel;
+  /** Congestion control for new connections. Default 'cubic'. */
+  congestion?: CongestionName;
+  sendBufferInitial?: number;
+  sendBufferMax?: number;
+  recvBufferMax?: number;
+  maxConnections?: number;
+  maxTimeWait?: number;
+  /** Answer SYN floods with SYN cookies (default true); false drops SYNs past the half-open cap. */
+  synCookies?: boolean;
+  /** Fixed keys for ISNs, timestamp offsets and cookies (tests); default random. */
+  secrets?: TcpSecrets;
+}
+
+/** Counters for stats() and the tests' recovery assertions. */
+export interface TcpStats {
+  connections: number;
+  timeWait: number;
+  listeners: number;
+  activeOpens: number;
+  passiveOpens: number;
+  segmentsIn: number;
+  segmentsOut: number;
+  retransmits: number;
+  rtoTimeouts: number;
+  fastRecoveries: number;
+  tlpProbes: number;
+  dsacksReceived: number;
+  resetsSent: number;
+  resetsReceived: number;
+  challengeAcks: number;
+  badSegments: number;
+  synCookiesSent: number;
+  synCookiesAccepted: number;
+  synDropped: number;
+  timeWaitReused: number;
+  timeWaitEvicted: number;
+}
+
+/** The smallest window-scale shift that lets the window field describe `bytes` (RFC 7323 §2.3). */
+function wscaleFor(bytes: number): number {
+  let s = 0;
+  while (s < 14 && 0xffff * 2 ** s < bytes) s++;
+  return s;
+}
+
+export class Tcp implements Transport, ConnectionHost, ListenerHost {
+  readonly protocol = IPPROTO_TCP;
+  readonly ip: IpOutput;
+  readonly wheel: TimerWheel;
+  readonly secrets: TcpSecrets;
+  readonly synCookies: boolean;
+  readonly rcvWscale: number;
+  readonly initialWindow: number;
+  private readonly congestion: CongestionName;
+  private readonly sendBufferInitial: number;
+  private readonly sendBufferMax: number;
+  private readonly recvBufferMax: number;
+  private readonly maxConnections: number;
+  private readonly maxTimeWait: number;
+  private readonly table: ConnTable;
+  private readonly listeners: Map<number, Listener[]>;
+  private readonly seg: Segment;
+  private dirtyHead: Connection | null;
+  private dirtyTail: Connection | null;
+  private flushScheduled: boolean;
+  private readonly flushFn: () => void;
+  private portCursor: number;
+  private challengeBudget: number;
+  private challengeSecond: number;
+  private closed: boolean;
+  private readonly totals: TcpStats;
+
+  constructor(ip: IpOutput, options: TcpOptions) {
+    this.ip = ip;
+    this.wheel = options.wheel;
+    this.secrets = options.secrets ?? new TcpSecrets();
+    this.synCookies = options.synCookies ?? true;
+    this.congestion = options.congestion ?? 'cubic';
+    this.sendBufferMax = options.sendBufferMax ?? SEND_BUFFER_MAX_BYTES;
+    this.sendBufferInitial = Math.min(options.sendBufferInitial ?? SEND_BUFFER_INITIAL_BYTES, this.sendBufferMax);
+    this.recvBufferMax = options.recvBufferMax ?? RECV_BUFFER_MAX_BYTES;
+    this.rcvWscale = wscaleFor(this.recvBufferMax);
+    this.initialWindow = Math.min(RECV_BUFFER_INITIAL_BYTES, this.recvBufferMax);
+    this.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    this.maxTimeWait = options.maxTimeWait ?? MAX_TIME_WAIT;
+    this.table = new ConnTable();
+    this.listeners = new Map();
+    this.seg = new Segment();
+    this.dirtyHead = null;
+    this.dirtyTail = null;
+    this.flushScheduled = false;
+    this.flushFn = () => this.flush();
+    this.portCursor = 0;
+    this.challengeBudget = CHALLENGE_ACKS_PER_SECOND;
+    this.challengeSecond = 0;
+    this.closed = false;
+    this.totals = {
+      connections: 0,
+      timeWait: 0,
+      listeners: 0,
+      activeOpens: 0,
+      passiveOpens: 0,
+      segmentsIn: 0,
+      segmentsOut: 0,
+      retransmits: 0,
+      rtoTimeouts: 0,
+      fastRecoveries: 0,
+      tlpProbes: 0,
+      dsacksReceived: 0,
+      resetsSent: 0,
+      resetsReceived: 0,
+      challengeAcks: 0,
+      badSegments: 0,
+      synCookiesSent: 0,
+      synCookiesAccepted: 0,
+      synDropped: 0,
+      timeWaitReused: 0,
+      timeWaitEvicted: 0,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Transport.
+
+  receive(buf: PacketBuffer, ip: IpInfo): void {
+    const seg = this.seg;
+    if (this.closed || parseSegment(seg, buf.bytes, buf.start, buf.end) !== ParseResult.OK) {
+      this.totals.badSegments++;
+      buf.release();
+      return;
+    }
+    if (seg.flags & RST) this.totals.resetsReceived++;
+    const now = this.wheel.now();
+    let c = this.table.lookup(ip.family, ip.dst, seg.dstPort, ip.src, seg.srcPort);
+    if (c !== null && c.state === State.TIME_WAIT && (seg.flags & (SYN | ACK | RST)) === SYN && this.timeWaitReusable(c, seg)) {
+      // RFC 9293 §3.6.1 / RFC 6191: a new SYN above the old incarnation ends TIME-WAIT early.
+      this.totals.timeWaitReused++;
+      c.close();
+      c = null;
+    }
+    if (c !== null) {
+      c.input(seg, now);
+    } else if ((seg.flags & RST) === 0) {
+      const l = this.findListener(ip.family, ip.dst, seg.dstPort);
+      if (l !== null) l.input(this, seg, ip, now);
+      else this.reset(seg, ip);
+    }
+    buf.release();
+  }
+
+  icmpError(err: IcmpError): void {
+    if (err.end - err.at < 8) return;
+    const b = err.bytes;
+    const localPort = (b[err.at]! << 8) | b[err.at + 1]!;
+    const remotePort = (b[err.at + 2]! << 8) | b[err.at + 3]!;
+    const seq = ((b[err.at + 4]! << 24) | (b[err.at + 5]! << 16) | (b[err.at + 6]! << 8) | b[err.at + 7]!) >>> 0;
+    const c = this.table.lookup(err.family, err.src, localPort, err.dst, remotePort);
+    if (c === null) return;
+    switch (err.kind) {
+      case 'packet-too-big':
+        c.pathMtuChanged(this.wheel.now());
+        this.markDirty(c);
+        return;
+      case 'port-unreachable':
+        c.icmpError('ECONNREFUSED', seq);
+        return;
+      case 'unreachable':
+      case 'ttl-exceeded':
+        c.icmpError('EHOSTUNREACH', seq);
+        return;
+    }
+  }
+
+  onWritable(): void {
+    const all = this.table.all();
+    for (let i = 0; i < all.length; i++) this.markDirty(all[i]!);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const all = this.table.all();
+    for (let i = 0; i < all.length; i++) {
+      const c = all[i]!;
+      if (c.state === State.TIME_WAIT) c.close();
+      else c.fail('ECONNABORTED');
+    }
+    for (const ls of this.listeners.values()) for (const l of ls) l.closed = true;
+    this.listeners.clear();
+    this.dirtyHead = this.dirtyTail = null;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Opening and listening (for the socket classes).
+
+  /**
+   * Active open toward remote:remotePort from `local` (null: the stack's address toward remote) and
+   * `localPort` (0: an ephemeral port). Throws a Node-style error when no address, port or
+   * connection slot is free.
+   */
+  connect(
+    family: IpFamily,
+    remote: Uint8Array,
+    remotePort: number,
+    local: Uint8Array | null,
+    localPort: number,
+    handler: ConnectionHandler,
+  ): Connection {
+    if (this.closed) throw tcpError('ECONNABORTED', 'connect', 'the stack is closed');
+    const src = local ?? this.ip.sourceFor(family, remote);
+    if (src === null) throw tcpError('ENETUNREACH', 'connect', `no IPv${family} address to connect from`);
+    if (this.table.count - this.table.timeWaitCount >= this.maxConnections) throw tcpError('EMFILE', 'connect', 'too many TCP connections');
+    const now = this.wheel.now();
+    let port = localPort;
+    if (port === 0) {
+      port = this.pickPort(family, src, remote, remotePort, now);
+      if (port === 0) throw tcpError('EADDRNOTAVAIL', 'connect', 'no free local port');
+    } else {
+      const old = this.table.lookup(family, src, port, remote, remotePort);
+      if (old !== null) {
+        if (old.state !== State.TIME_WAIT || !this.timeWaitReusableForConnect(old, now)) throw tcpError('EADDRINUSE', 'connect', `${port} is in use`);
+        old.close();
+      }
+    }
+    const c = this.newConnection(family, src, port, remote, remotePort, true);
+    c.handler = handler;
+    this.table.insert(c);
+    this.totals.activeOpens++;
+    c.openActive(this.secrets.isn(src, port, remote, remotePort, now), now);
+    return c;
+  }
+
+  /** LISTEN on `port` (0: an ephemeral port) of `address` (null: any address of `family`, 0: both). */
+  listen(family: IpFamily | 0, address: Uint8Array | null, port: number, backlog: number = DEFAULT_BACKLOG): Listener {
+    if (this.closed) throw tcpError('ECONNABORTED', 'listen', 'the stack is closed');
+    if (port === 0) port = this.pickListenPort(family, address);
+    if (port === 0) throw tcpError('EADDRINUSE', 'listen', 'no free port');
+    const list = this.listeners.get(port);
+    if (list !== undefined) {
+      for (const l of list) {
+        if (l.closed) continue;
+        const sameFamily = l.family === 0 || family === 0 || l.family === family;
+        const overlap = l.address === null || address === null || sameBytes(l.address, address);
+        if (sameFamily && overlap) throw tcpError('EADDRINUSE', 'listen', `port ${port} is in use`);
+      }
+    }
+    const l = new Listener(family, address, port, backlog);
+    if (list === undefined) this.listeners.set(port, [l]);
+    else list.push(l);
+    return l;
+  }
+
+  /** Stop listening (server.close): half-open connections of the listener are dropped. */
+  unlisten(l: Listener): void {
+    l.closed = true;
+    const list = this.listeners.get(l.port);
+    if (list === undefined) return;
+    const i = list.indexOf(l);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.listeners.delete(l.port);
+    const all = this.table.all();
+    for (let k = 0; k < all.length; k++) {
+      const c = all[k]!;
+      if (c.listener === l && c.state === State.SYN_RECEIVED) c.abort();
+    }
+  }
+
+  stats(): TcpStats {
+    const t: TcpStats = { ...this.totals };
+    t.synCookiesSent = t.synCookiesAccepted = t.synDropped = 0;
+    for (const ls of this.listeners.values()) {
+      for (const l of ls) {
+        t.synCookiesSent += l.cookiesSent;
+        t.synCookiesAccepted += l.cookiesAccepted;
+        t.synDropped += l.synDropped;
+      }
+    }
+    const all = this.table.all();
+    t.connections = all.length - this.table.timeWaitCount;
+    t.timeWait = this.table.timeWaitCount;
+    let listeners = 0;
+    for (const ls of this.listeners.values()) listeners += ls.length;
+    t.listeners = listeners;
+    for (let i = 0; i < all.length; i++) addCounters(t, all[i]!);
+    return t;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // ConnectionHost and ListenerHost.
+
+  markDirty(c: Connection): void {
+    if (c.dirty) return;
+    c.dirty = true;
+    c.dirtyNext = null;
+    if (this.dirtyTail !== null) this.dirtyTail.dirtyNext = c;
+    else this.dirtyHead = c;
+    this.dirtyTail = c;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushFn);
+    }
+  }
+
+  remove(c: Connection): void {
+    addCounters(this.totals, c);
+    this.table.remove(c);
+    if (c.listener !== null && !c.active) {
+      const l = c.listener as Listener;
+      c.listener = null;
+      l.leftSynQueue();
+    }
+  }
+
+  enteredTimeWait(c: Connection): void {
+    const oldest = this.table.enterTimeWait(c, this.maxTimeWait);
+    if (oldest !== null) {
+      this.totals.timeWaitEvicted++;
+      oldest.close();
+    }
+  }
+
+  passiveEstablished(c: Connection): void {
+    const l = c.listener as Listener | null;
+    c.listener = null;
+    if (l === null) return;
+    l.leftSynQueue();
+    this.totals.passiveOpens++;
+    if (l.closed || l.onConnection === null) {
+      c.abort();
+      return;
+    }
+    l.onConnection(c);
+  }
+
+  passiveDropped(_c: Connection): void {}
+
+  challengeAllowed(now: number): boolean {
+    const second = Math.floor(now / 1000);
+    if (second !== this.challengeSecond) {
+      this.challengeSecond = second;
+      this.challengeBudget = CHALLENGE_ACKS_PER_SECOND;
+    }
+    if (this.challengeBudget <= 0) return false;
+    this.challengeBudget--;
+    return true;
+  }
+
+  newPassive(l: Listener, seg: Segment, ip: IpInfo): Connection | null {
+    if (this.table.count - this.table.timeWaitCount >= this.maxConnections) return null;
+    const now = this.wheel.now();
+    const c = this.newConnection(ip.family, ip.dst, seg.dstPort, ip.src, seg.srcPort, false);
+    c.listener = l;
+    this.table.insert(c);
+    if ((seg.flags & SYN) !== 0) c.openPassive(seg, this.secrets.isn(ip.dst, seg.dstPort, ip.src, seg.srcPort, now), now);
+    return c;
+  }
+
+  reset(seg: Segment, ip: IpInfo): void {
+    // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    if (seg.flags & RST) return;
+    this.totals.resetsSent++;
+    if (seg.flags & ACK) sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, seg.ack, 0, false);
+    else sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, 0, (seg.seq + seg.seqLength) >>> 0, true);
+  }
+
+  tsOffset(local: Uint8Array, remote: Uint8Array): number {
+    return this.secrets.tsOffset(local, remote);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Internals.
+
+  /** Run every dirty connection's flush: the batch is over. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const now = this.wheel.now();
+    // Connections marked during this pass go to a fresh list (and a fresh microtask), so one pass is bounded.
+    let c = this.dirtyHead;
+    this.dirtyHead = this.dirtyTail = null;
+    while (c !== null) {
+      const next: Connection | null = c.dirtyNext;
+      c.dirtyNext = null;
+      c.dirty = false;
+      if (c.state !== State.CLOSED) c.flush(now);
+      c = next;
+    }
+  }
+
+  private newConnection(family: IpFamily, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, active: boolean): Connection {
+    const mss = this.ip.maxTransportBytes(family, remote) - 20;
+    const cc: CongestionControl = this.congestion === 'newreno' ? new NewReno(mss) : new Cubic(mss);
+    return new Connection(this, family, local, localPort, remote, remotePort, active, cc, {
+      sendBufferInitial: this.sendBufferInitial,
+      sendBufferMax: this.sendBufferMax,
+      recvBufferMax: this.recvBufferMax,
+      tsOffset: this.secrets.tsOffset(local, remote),
+      rcvWscale: this.rcvWscale,
+    });
+  }
+
+  private findListener(family: IpFamily, dst: Uint8Array, port: number): Listener | null {
+    const list = this.listeners.get(port);
+    if (list === undefined) return null;
+    let wildcard: Listener | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const l = list[i]!;
+      if (!l.accepts(family, dst)) continue;
+      if (l.address !== null) return l;
+      wildcard = l;
+    }
+    return wildcard;
+  }
+
+  /** RFC 6191 §2: with timestamps, a newer TSval; without, a sequence number above RCV.NXT. */
+  private timeWaitReusable(c: Connection, seg: Segment): boolean {
+    if (c.tsOk && seg.hasTimestamp) return seqGt(seg.tsVal, c.tsRecent);
+    return seqGt(seg.seq, c.rcv.nxt);
+  }
+
+  /** An outgoing connection may take a TIME-WAIT tuple once PAWS protects it (Linux's tcp_tw_reuse). */
+  private timeWaitReusableForConnect(c: Connection, now: number): boolean {
+    return c.tsOk && now - c.enteredTimeWaitAt >= 1000;
+  }
+
+  /** RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus a running counter. */
+  private pickPort(family: IpFamily, local: Uint8Array, remote: Uint8Array, remotePort: number, now: number): number {
+    const range = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
+    const offset = this.secrets.isn(local, 0, remote, remotePort, 0);
+    for (let k = 0; k < range; k++) {
+      const port = EPHEMERAL_PORT_MIN + ((offset + this.portCursor + k) % range);
+      if (this.portListened(port, family, local)) continue;
+      const old = this.table.lookup(family, local, port, remote, remotePort);
+      if (old === null) {
+        this.portCursor += k + 1;
+        return port;
+      }
+      if (old.state === State.TIME_WAIT && this.timeWaitReusableForConnect(old, now)) {
+        this.totals.timeWaitReused++;
+        old.close();
+        this.portCursor += k + 1;
+        return port;
+      }
+    }
+    return 0;
+  }
+
+  private pickListenPort(family: IpFamily | 0, address: Uint8Array | null): number {
+    const range = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
+    for (let k = 0; k < range; k++) {
+      const port = EPHEMERAL_PORT_MIN + ((this.portCursor + k) % range);
+      if (!this.listeners.has(port)) {
+        this.portCursor += k + 1;
+        return port;
+      }
+    }
+    void family;
+    void address;
+    return 0;
+  }
+
+  private portListened(port: number, family: IpFamily, local: Uint8Array): boolean {
+    const list = this.listeners.get(port);
+    if (list === undefined) return false;
+    for (let i = 0; i < list.length; i++) if (list[i]!.accepts(family, local)) return true;
+    return false;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function addCounters(t: TcpStats, c: Connection): void {
+  t.segmentsIn += c.segmentsIn;
+  t.segmentsOut += c.segmentsOut;
+  t.retransmits += c.snd.retransmits;
+  t.rtoTimeouts += c.snd.rtoCount;
+  t.fastRecoveries += c.snd.fastRecoveries;
+  t.tlpProbes += c.snd.tlpProbes;
+  t.dsacksReceived += c.snd.dsacks;
+  t.challengeAcks += c.challengeAcks;
+}
+
+/** errno values as Node reports them (os.constants.errno, Linux numbering). */
+const ERRNO: Record<string, number> = {
+  ECONNREFUSED: -111,
+  ECONNRESET: -104,
+  ETIMEDOUT: -110,
+  EHOSTUNREACH: -113,
+  ENETUNREACH: -101,
+  ECONNABORTED: -103,
+  EADDRINUSE: -98,
+  EADDRNOTAVAIL: -99,
+  EMFILE: -24,
+  EPIPE: -32,
+  EINVAL: -22,
+  ENOTFOUND: -3008,
+};
+
+/** An Error shaped as Node's system errors: code, errno, syscall. */
+export function tcpError(code: TcpErrorCode | 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'EMFILE' | 'EPIPE' | 'ENOTFOUND' | 'EINVAL', syscall: string, detail: string): NodeJS.ErrnoException {
+  const err = new Error(`${syscall} ${code}${detail !== '' ? ` ${detail}` : ''}`) as NodeJS.ErrnoException;
+  err.code = code;
+  err.errno = ERRNO[code] ?? -1;
+  err.syscall = syscall;
+  return err;
+}
