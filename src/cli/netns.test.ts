@@ -121,3 +121,17 @@ test('wgts <-> wireguard-go (upstream): setconf/addconf/syncconf, iperf3 UDP, MT
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
 });
+
+/** Why the proxy script cannot run here (its clients), or null. */
+function proxyMissing(): string | null {
+  for (const cmd of ['curl', 'dig', 'socat', 'setpriv', 'iperf3']) if (which(cmd) === null) return `\`${cmd}\` is not installed`;
+  return null;
+}
+
+test('wgts proxy as nobody <-> wireguard-go (Debian): SOCKS5, HTTP, TCP/UDP tunnels, STDIO, metrics, 1,000 connections, bad configs', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : proxyMissing())) }, (t) => {
+  t.diagnostic(`${runScript('proxy.sh', goPeer())} checks passed`);
+});
+
+test('wgts proxy as nobody <-> a wgts daemon', { skip: skipUnless(basics ?? proxyMissing()) }, (t) => {
+  t.diagnostic(`${runScript('proxy.sh', 'wgts')} checks passed`);
+});
