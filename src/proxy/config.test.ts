@@ -3,52 +3,16 @@
 // and key it names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadProxyConfig, parseProxyConfig, ProxyConfigError, type LoadOptions } from './config.js';
 
 const K1 = 'uCTIK+56CPyCvwJxmU5dBfuyJvPuSXAq1FzHdnIxe1Q=';
 const K2 = 'QP+A67Z2UBrMgvNIdHv8gPel5URWNLS4B3ZQ2hQIZlg=';
 const K3 = 'UItQuvLsyh50ucXHfjF0bbR4IIpVBd74lwKc8uIPXXs=';
 
-// wireproxy's README sample, comments and all (SNI included; the windtf line reads it).
-const README = `# The [Interface] and [Peer] configurations follow the same semantics and meaning
-# of a wg-quick configuration.
-[Interface]
-Address = 10.200.200.2/32 # The subnet should be /32 and /128 for IPv4 and v6 respectively
-# MTU = 1420 (optional)
-PrivateKey = ${K1}
-# PrivateKey = $MY_WIREGUARD_PRIVATE_KEY # Alternatively, reference environment variables
-DNS = 10.200.200.1
-
-[Peer]
-PublicKey = ${K2}
-# PresharedKey = ${K3} (optional)
-Endpoint = my.ddns.example.com:51820
-# PersistentKeepalive = 25 (optional)
-
-[TCPClientTunnel]
-BindAddress = 127.0.0.1:25565
-Target = play.cubecraft.net:25565
-
-[TCPServerTunnel]
-ListenPort = 3422
-Target = localhost:25545
-
-[STDIOTunnel]
-Target = ssh.myserver.net:22
-
-[Socks5]
-BindAddress = 127.0.0.1:25344
-#Username = ...
-#Password = ...
-
-[http]
-BindAddress = 127.0.0.1:25345
-#CertFile = ...
-#KeyFile = ...
-
-[SNI]
-BindAddress = 0.0.0.0:443
-`;
+// wireproxy's README sample configuration, kept as a file that the namespace test runs too.
+const README = readFileSync(fileURLToPath(new URL('../../test/wireproxy/readme.conf', import.meta.url)), 'utf8');
 
 function parse(text: string, options: LoadOptions = {}): ReturnType<typeof parseProxyConfig> {
   return parseProxyConfig(text, '/etc/wgts/proxy.conf', { env: {}, cwd: '/work', ...options });
@@ -80,7 +44,7 @@ test("wireproxy's README sample reads unchanged", () => {
   assert.equal(c.resolveStrategy, 'auto');
   assert.deepEqual(
     c.listeners.map((l) => [l.kind, l.at.line]),
-    [['tcp-client', 16], ['tcp-server', 20], ['stdio', 24], ['socks5', 27], ['http', 32], ['sni', 37]],
+    [['tcp-client', 16], ['tcp-server', 20], ['stdio', 24], ['socks5', 27], ['http', 32], ['sni', 39]],
   );
   const tcp = c.listeners[0]!;
   assert.ok(tcp.kind === 'tcp-client');

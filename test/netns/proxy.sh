@@ -295,54 +295,14 @@ check "a bad address: the line and key named" bash -c "ip netns exec $NS1 ${PROX
 check "an unreadable file is named" bash -c "ip netns exec $NS1 ${PROXY[*]} -c $RUN/missing.conf 2>&1 | grep -q '$RUN/missing.conf: cannot read'"
 
 # --- wireproxy's README configuration, unchanged ---
-cat >"$RUN/readme.conf" <<'CONF'
-# The [Interface] and [Peer] configurations follow the same semantics and meaning
-# of a wg-quick configuration. To understand what these fields mean, please refer to:
-# https://wiki.archlinux.org/title/WireGuard#Persistent_configuration
-# https://www.wireguard.com/#simple-network-interface
-[Interface]
-Address = 10.200.200.2/32 # The subnet should be /32 and /128 for IPv4 and v6 respectively
-# MTU = 1420 (optional)
-PrivateKey = uCTIK+56CPyCvwJxmU5dBfuyJvPuSXAq1FzHdnIxe1Q=
-# PrivateKey = $MY_WIREGUARD_PRIVATE_KEY # Alternatively, reference environment variables
-DNS = 10.200.200.1
-
-[Peer]
-PublicKey = QP+A67Z2UBrMgvNIdHv8gPel5URWNLS4B3ZQ2hQIZlg=
-# PresharedKey = UItQuvLsyh50ucXHfjF0bbR4IIpVBd74lwKc8uIPXXs= (optional)
-Endpoint = my.ddns.example.com:51820
-# PersistentKeepalive = 25 (optional)
-
-[TCPClientTunnel]
-BindAddress = 127.0.0.1:25565
-Target = play.cubecraft.net:25565
-
-[TCPServerTunnel]
-ListenPort = 3422
-Target = localhost:25545
-
-[STDIOTunnel]
-Target = ssh.myserver.net:22
-
-[Socks5]
-BindAddress = 127.0.0.1:25344
-#Username = ...
-# Avoid using spaces in the password field
-#Password = ...
-
-[http]
-BindAddress = 127.0.0.1:25345
-#Username = ...
-#Password = ...
-#CertFile = ...
-#KeyFile = ...
-CONF
+cp "$ROOT/test/wireproxy/readme.conf" "$RUN/readme.conf"
+chmod 644 "$RUN/readme.conf"
 check "wireproxy's README configuration reads unchanged (-n: Config OK)" \
   test "$(n1 "${PROXY[@]}" -n -c "$RUN/readme.conf" 2>/dev/null)" = "Config OK"
 # The same file run for real, with only its keys, addresses and endpoint made to point at this peer.
 sed -e "s|^Address = .*|Address = $IN1/32|" -e "s|^PrivateKey = .*|PrivateKey = $(cat "$TMP/priv3")|" \
   -e "s|^DNS = .*|DNS = $IN2|" -e "s|^PublicKey = .*|PublicKey = $(cat "$TMP/pub2")|" \
-  -e "s|^Endpoint = .*|Endpoint = $OUT2:51821|" -e '/^\[STDIOTunnel\]/,+1d' -e 's|^Target = play.cubecraft.net:25565|Target = web.test:8000|' \
+  -e "s|^Endpoint = .*|Endpoint = $OUT2:51821|" -e '/^\[STDIOTunnel\]/,+1d' -e '/^\[SNI\]/,+1d' -e 's|^Target = play.cubecraft.net:25565|Target = web.test:8000|' \
   "$RUN/readme.conf" >"$RUN/readme-run.conf"
 sed -i "s|^Address = $IN1/32|Address = $IN3/32|" "$RUN/readme-run.conf"
 chmod 644 "$RUN/readme-run.conf"
