@@ -6,6 +6,7 @@ import { silentLogger } from '../base/logger.js';
 import { keyToHex } from '../crypto/keys.js';
 import { FakeDevice } from './_fake-tunnel.js';
 import { EndpointRefresher } from './endpoint-refresh.js';
+import { advance, closePair, exchange, ipv4Packet, makePair } from '../device/_testing.js';
 
 const KEY_A = new Uint8Array(32).fill(1);
 const KEY_B = new Uint8Array(32).fill(2);
@@ -54,4 +55,26 @@ test('a name that no longer resolves leaves the endpoint as it was', async () =>
   });
   await r.refresh(B64_A);
   assert.deepEqual(dev.sets, []);
+});
+
+test('two real devices: the peer moves, handshakes fail for REKEY_ATTEMPT_TIME, the name resolves to its new address, traffic resumes', async () => {
+  const p = await makePair({ endpoints: 'a-knows-b' });
+  await exchange(p, 1);
+  // B moves, and nothing it sends reaches A (it cannot roam back into A's view): A still sends to the
+  // old address and hears nothing back.
+  p.b.bind.moveTo('192.0.2.9');
+  p.net.filter = (_d, from) => from.address !== '192.0.2.9';
+  const r = new EndpointRefresher(p.a.dev, [{ publicKey: p.b.pub, endpoint: 'peer-b.test:51820', allowedIPs: [] }], silentLogger, async () => '192.0.2.9:51820');
+  r.start();
+  // Past REJECT_AFTER_TIME the session is gone; a packet from A starts handshakes that cannot succeed.
+  await advance(p, 200_000, 5_000);
+  p.a.tun.writePacket(ipv4Packet('10.0.0.1', '10.0.0.2', 64));
+  // Initiations every REKEY_TIMEOUT, each with jitter, until REKEY_ATTEMPT_TIME has passed (6.4).
+  await advance(p, 120_000, 1_000);
+  assert.equal(r.changes, 1, 'after REKEY_ATTEMPT_TIME the device gave up, and the endpoint was re-resolved');
+  assert.match(p.a.dev.ipcGet(), /endpoint=192\.0\.2\.9:51820/);
+  p.net.filter = null;
+  await exchange(p, 2);
+  r.stop();
+  assert.deepEqual(await closePair(p), [0, 0]);
 });

@@ -19,7 +19,7 @@ import { Credentials } from './credentials.js';
 import { EndpointRefresher } from './endpoint-refresh.js';
 import { HttpProxyListener, type HttpProxyOptions } from './http-proxy.js';
 import { ListenerStats } from './listener-stats.js';
-import { writeListenerMetrics } from './listener-metrics.js';
+import { writeListenerMetrics, writeTunnelMetrics } from './proxy-metrics.js';
 import { Resolver, type Lookup } from './resolver.js';
 import { SniListener } from './sni-proxy.js';
 import { Socks5Listener } from './socks5-server.js';
@@ -154,6 +154,7 @@ export class Proxy {
     const m = new MetricsText();
     writeDeviceMetrics(m, this.tunnel.device, Date.now());
     writeListenerMetrics(m, this.stats.map((s) => s.snapshot()));
+    if (this.tunnel.stats !== undefined) writeTunnelMetrics(m, this.tunnel.stats());
     writeProcessMetrics(m, this.gc);
     return m.text();
   }

@@ -10,6 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { MetricsDevice } from '../ipc/metrics.js';
+import type { TunnelCounters } from './proxy-metrics.js';
 
 /** A connection through the tunnel: a net.Socket-like Duplex that emits 'connect' once established. */
 export interface TunnelSocket extends Duplex {
@@ -67,4 +68,6 @@ export interface TunnelLike {
   lookup(name: string): Promise<string[]>;
   close(): Promise<void>;
   readonly device: DeviceLike;
+  /** Counters of the tunnel's own stack, for /metrics (a stand-in may have none). */
+  stats?(): TunnelCounters;
 }

@@ -227,7 +227,7 @@ check "/metrics: the peer's endpoint" grep -q "wgts_peer_info{public_key=\"$(cat
 check "/metrics: SOCKS5 connections counted" test "$(metric 'wgts_listener_connections_total\{kind="socks5",address="127.0.0.1:1080"\}')" -ge 4
 check "/metrics: bytes through the HTTP proxy" test "$(metric 'wgts_listener_sent_bytes_total\{kind="http"')" -gt 67108864
 check "/metrics: UDP datagrams through UDPClientTunnel" test "$(metric 'wgts_listener_datagrams_received_total\{kind="udp-client"')" -ge 1
-check "/metrics: pool and process" bash -c "grep -q '^wgts_pool_slabs ' $TMP/metrics.txt && grep -q '^process_resident_memory_bytes ' $TMP/metrics.txt && grep -q '^nodejs_gc_runs_total ' $TMP/metrics.txt"
+check "/metrics: pool, tunnel TCP and process" bash -c "grep -q '^wgts_pool_slabs ' $TMP/metrics.txt && grep -q '^wgts_tcp_sockets{state=\"connections\"} ' $TMP/metrics.txt && grep -q '^process_resident_memory_bytes ' $TMP/metrics.txt && grep -q '^nodejs_gc_runs_total ' $TMP/metrics.txt"
 
 # --- 1,000 concurrent SOCKS connections, and a client that stops reading ---
 cat >"$TMP/many.py" <<'PY'
