@@ -49,7 +49,8 @@ make_keys
 wg genkey >"$TMP/priv3"
 wg pubkey <"$TMP/priv3" >"$TMP/pub3"
 IN3=198.51.100.3
-start_peer "$NS2" "$IF2" "$PEER_IMPL"
+# A wgts daemon as the peer serves /metrics too (WGTS_METRICS_ADDRESS; wireguard-go ignores it).
+WGTS_METRICS_ADDRESS=127.0.0.1:9586 start_peer "$NS2" "$IF2" "$PEER_IMPL"
 n2 wg set "$IF2" private-key "$TMP/priv2" listen-port 51821 \
   peer "$(cat "$TMP/pub1")" allowed-ips "$IN1/32,$IN61/128" \
   peer "$(cat "$TMP/pub3")" allowed-ips "$IN3/32"
@@ -229,6 +230,11 @@ check "/metrics: SOCKS5 connections counted" test "$(metric 'wgts_listener_conne
 check "/metrics: bytes through the HTTP proxy" test "$(metric 'wgts_listener_sent_bytes_total\{kind="http"')" -gt 67108864
 check "/metrics: UDP datagrams through UDPClientTunnel" test "$(metric 'wgts_listener_datagrams_received_total\{kind="udp-client"')" -ge 1
 check "/metrics: pool, tunnel TCP and process" bash -c "grep -q '^wgts_pool_slabs ' $TMP/metrics.txt && grep -q '^wgts_tcp_sockets{state=\"connections\"} ' $TMP/metrics.txt && grep -q '^process_resident_memory_bytes ' $TMP/metrics.txt && grep -q '^nodejs_gc_runs_total ' $TMP/metrics.txt"
+
+if [[ $PEER_IMPL == wgts ]]; then
+  check "the wgts daemon's WGTS_METRICS_ADDRESS: /metrics with the proxy as its peer" \
+    bash -c "ip netns exec $NS2 curl -s http://127.0.0.1:9586/metrics | grep -q 'wgts_peer_info{public_key=\"$(cat "$TMP/pub1")\",endpoint=\"$OUT1:'"
+fi
 
 # --- 1,000 concurrent SOCKS connections, and a client that stops reading ---
 cat >"$TMP/many.py" <<'PY'
