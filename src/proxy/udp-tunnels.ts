@@ -131,11 +131,13 @@ export class UdpClientTunnel {
     this.sessions = new UdpSessionTable(opts.inactivityTimeoutSec, { clock: opts.clock, max: opts.maxSessions });
   }
 
+  /** Listen on `bind`; a name (localhost) binds its first address, as Go's ResolveUDPAddr picks one. */
   async listen(bind: HostPort): Promise<net.AddressInfo> {
-    const socket = dgram.createSocket({ type: bind.family === 4 || bind.host === '0.0.0.0' ? 'udp4' : 'udp6' });
+    const host = bind.family !== 0 || bind.host === '' ? bind.host : (await systemLookup(bind.host))[0]!;
+    const socket = dgram.createSocket({ type: isIP(host) === 4 ? 'udp4' : 'udp6' });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => this.fromClient(socket, msg, rinfo));
-    const addr = await listenUdp(socket, bind);
+    const addr = await listenUdp(socket, { host, port: bind.port, family: isIP(host) === 4 ? 4 : isIP(host) === 6 ? 6 : 0 });
     socket.on('error', (err) => this.opts.logger.error?.(`UDPClientTunnel ${formatHostPort(addr.address, addr.port)}: ${err.message}`));
     return addr;
   }
