@@ -45,7 +45,12 @@ export const enum RtxKind {
   TLP = 2,
   REORDER = 3,
   PERSIST = 4,
+  /** Nothing in flight or queued: trim the buffers if it stays so. */
+  IDLE = 5,
 }
+
+/** A connection idle this long gives back its send ring and scoreboard. */
+const IDLE_TRIM_MS = 1000;
 
 /** Linux's ca_state, reduced: open, in fast recovery, after an RTO. */
 export const enum CaState {
@@ -345,7 +350,7 @@ export class Sender implements DeliveryObserver {
     const r = this.records;
     if (r.count > 0) {
       if (this.rtxKind === RtxKind.REORDER) return;
-      if (this.rtxKind === RtxKind.NONE || this.rtxKind === RtxKind.PERSIST) this.armRto(now);
+      if (this.rtxKind === RtxKind.NONE || this.rtxKind === RtxKind.PERSIST || this.rtxKind === RtxKind.IDLE) this.armRto(now);
       return;
     }
     if (this.unsent > 0 || (this.finQueued && !this.finSent)) {
@@ -356,9 +361,10 @@ export class Sender implements DeliveryObserver {
       }
       return;
     }
-    if (this.rtxKind !== RtxKind.NONE) {
-      this.rtxKind = RtxKind.NONE;
-      this.host.cancelRtx();
+    // Idle: after IDLE_TRIM_MS with nothing to send, the buffers grown for a burst go back.
+    if (this.rtxKind !== RtxKind.IDLE) {
+      this.rtxKind = RtxKind.IDLE;
+      this.host.armRtx(RtxKind.IDLE, now + IDLE_TRIM_MS);
     }
   }
 
@@ -411,6 +417,14 @@ export class Sender implements DeliveryObserver {
         break;
       case RtxKind.PERSIST:
         this.onPersist(now);
+        break;
+      case RtxKind.IDLE:
+        if (this.records.count === 0 && this.unsent === 0) {
+          this.buf.trim();
+          this.records.shrink();
+        } else {
+          this.armTimers(now);
+        }
         break;
       default:
         break;
@@ -582,7 +596,6 @@ export class Sender implements DeliveryObserver {
       if (prevUna === this.iss && this.rtt.backoff > 0) this.synTimedOut = true;
       this.rtt.resetBackoff();
       this.probes = 0;
-      if (r.count === 0) r.shrink();
     }
     // RTT: Karn's rule on the records, else the timestamp echo (RFC 7323 §4.1).
     if (acked > 0) {
@@ -614,10 +627,19 @@ export class Sender implements DeliveryObserver {
       exited = true;
     }
     if (this.host.sackOk) this.rack.updateReoWnd(dsack, this.una, this.nxt, exited);
-    // TLP episode (RFC 8985 §7.4): a probe that repaired a loss is a congestion signal.
+    // TLP episode (RFC 8985 §7.4.2, TLP_process_ack): a probe that repaired a loss is a congestion
+    // signal; one the receiver reports as a duplicate (D-SACK) was spurious.
     if (this.tlpActive && seqGe(ack, this.tlpEndSeq)) {
-      this.tlpActive = false;
-      if (this.tlpRetrans && !dsack && this.caState === CaState.OPEN) {
+      let ended = true;
+      let repaired = false;
+      if (this.tlpRetrans) {
+        if (dsack) repaired = false;
+        else if (seqGt(ack, this.tlpEndSeq)) repaired = true;
+        else if (isDup && seg.sackCount === 0) repaired = true;
+        else ended = false;
+      }
+      if (ended) this.tlpActive = false;
+      if (repaired && this.caState === CaState.OPEN) {
         this.cc.onCongestionEvent(r.out, now);
         this.cc.onRecoveryEnd(now);
       }
