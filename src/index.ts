@@ -1,7 +1,11 @@
 /**
- * wgts: a userspace WireGuard implementation. The package root exports the library surface: a Device
- * with its TUN and bind back ends, the packet-memory allocator, configuration helpers and keys.
+ * wgts: a userspace WireGuard implementation. The package root exports the library surface: the
+ * Tunnel (sockets through WireGuard without root), the Device with its TUN and bind back ends, the
+ * netstack, the packet-memory allocator, configuration helpers and keys.
  */
+export { Tunnel, type TunnelOptions, type TunnelStats, type TunnelPeerStats, type LookupOptions } from './tunnel/tunnel.js';
+export { NetStack, type NetStackOptions } from './netstack/stack.js';
+export type { UdpSocket, UdpSocketType, RemoteInfo, SocketAddress } from './netstack/udp-socket.js';
 export { Device, type DeviceOptions, type DeviceEvents } from './device/device.js';
 export { UapiError, WgError, DeviceStateError, Errno } from './device/errors.js';
 export { parseConfig, formatConfig, configToUapi, ConfigError, type WgConfig, type PeerConfig, type InterfaceConfig } from './device/config.js';

@@ -11,7 +11,8 @@ import { consoleLogger, type Logger } from '../base/logger.js';
 import type { TunEvent } from '../tun/tun.js';
 import { exclusive } from '../ipc/exclusive.js';
 import { UapiServer } from '../ipc/uapi-server.js';
-import { linkIsUp, openBind, openTun, StartupError } from './platform.js';
+import { linkIsUp, openTun, StartupError } from './platform.js';
+import { defaultBind } from '../conn/default.js';
 import { gcStatsFromEnv } from './gc-stats.js';
 import { daemonPool } from './memory.js';
 
@@ -73,7 +74,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<never> {
     const name = tun.name;
     log = consoleLogger(opts.logLevel, name);
     log.verbose?.(`Starting wgts on ${name}`);
-    dev = new Device({ tun, bind: openBind(log), logger: log, pool: daemonPool(process.env) });
+    dev = new Device({ tun, bind: defaultBind(log), logger: log, pool: daemonPool(process.env) });
     try {
       const options = { logger: log, beforeRequest: () => tun.refresh() };
       server = await UapiServer.listen(dev, name, opts.uapiFd === null ? options : { ...options, fd: opts.uapiFd });

@@ -1,13 +1,9 @@
 /**
- * The daemon's back ends on Linux: the kernel TUN, and the batched native bind when the addon loaded
- * (node:dgram otherwise, which works everywhere but costs a copy and a syscall per datagram).
+ * The daemon's TUN on Linux: the kernel device, created or adopted, and its link state. (The bind
+ * comes from conn/default.ts.)
  */
-import { LinuxBind } from '../conn/linux.js';
-import { StdBind } from '../conn/std.js';
-import type { Bind } from '../conn/bind.js';
 import { DEFAULT_MTU } from '../device/constants.js';
-import type { Logger } from '../base/logger.js';
-import { interfaceFlags, IFF_UP, native, nativeError } from '../native/index.js';
+import { interfaceFlags, IFF_UP } from '../native/index.js';
 import { LinuxTun } from '../tun/linux.js';
 
 /** A startup failure with the message to print; the daemon exits 1 on it. */
@@ -26,20 +22,6 @@ export function openTun(name: string, fd: number | null): LinuxTun {
     // LinuxTun's messages already say what to do (run as root, modprobe tun, the shim is missing).
     throw new StartupError(`Failed to create TUN device: ${(err as Error).message}`);
   }
-}
-
-/** The fast bind when the addon is there; the portable one, said so, when it is not. */
-export function openBind(log: Logger): Bind {
-  if (native !== null) {
-    try {
-      return new LinuxBind();
-    } catch (err) {
-      log.error?.(`Native bind unavailable (${(err as Error).message}): using the portable node:dgram bind`);
-      return new StdBind();
-    }
-  }
-  log.error?.(`Native addon not loaded (${nativeError ?? 'unknown reason'}): using the portable node:dgram bind`);
-  return new StdBind();
 }
 
 /**

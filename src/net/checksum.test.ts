@@ -2,7 +2,7 @@
 // reference on random data at sizes and alignments around the edges, and the pseudo-header sum.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { checksum, checksumReference, pseudoHeaderSum, setIpv4HeaderChecksum } from './checksum.js';
+import { checksum, checksumReference, pseudoHeaderSum, pseudoHeaderSumOf, setIpv4HeaderChecksum } from './checksum.js';
 
 test('RFC 1071 §3 numerical example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2', () => {
   const b = Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
@@ -61,6 +61,9 @@ test('pseudo-header sum: addresses, protocol and length (RFC 9293 §3.1, RFC 820
   q[39] = 2;
   // 70000 is a 32-bit length for IPv6 (a jumbogram would need it): its high half counts too.
   assert.equal(pseudoHeaderSum(q, 8, 16, 17, 70000), (0xfd00 + 1 + 0xfd00 + 2 + 17 + 1 + (70000 & 0xffff)) % 0xffff);
+  // The same sums from addresses held apart.
+  assert.equal(pseudoHeaderSumOf(p.subarray(12, 16), p.subarray(16, 20), 6, 1000), pseudoHeaderSum(p, 12, 4, 6, 1000));
+  assert.equal(pseudoHeaderSumOf(q.subarray(8, 24), q.subarray(24, 40), 17, 70000), pseudoHeaderSum(q, 8, 16, 17, 70000));
 });
 
 test('setIpv4HeaderChecksum makes the header sum to 0xffff', () => {

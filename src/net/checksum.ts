@@ -100,6 +100,15 @@ export function pseudoHeaderSum(b: Uint8Array, addrAt: number, addrLen: number, 
   return checksumReference(b, addrAt, addrAt + 2 * addrLen, protocol + (length >>> 16) + (length & 0xffff));
 }
 
+/**
+ * The same pseudo-header sum from addresses held apart (4 or 16 bytes each): for a transport that
+ * writes its segment before the IP layer puts the header, with the addresses, in front of it.
+ */
+export function pseudoHeaderSumOf(src: Uint8Array, dst: Uint8Array, protocol: number, length: number): number {
+  const sum = checksumReference(src, 0, src.length, protocol + (length >>> 16) + (length & 0xffff));
+  return checksumReference(dst, 0, dst.length, sum);
+}
+
 /** Sets the IPv4 header checksum of the header at b[at, at + ihlBytes) (RFC 791 §3.1). */
 export function setIpv4HeaderChecksum(b: Uint8Array, at: number, ihlBytes: number): void {
   b[at + 10] = 0;

@@ -81,6 +81,8 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
   private conn: Connection | null;
   private readPaused: boolean;
   private eofPushed: boolean;
+  private eofScheduled: boolean;
+  private readonly pushEofFn: () => void;
   private bytesReadCount: number;
   private bytesWrittenCount: number;
   // A write the send buffer did not take whole: the rest and its callback.
@@ -120,6 +122,8 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
     this.conn = null;
     this.readPaused = false;
     this.eofPushed = false;
+    this.eofScheduled = false;
+    this.pushEofFn = () => this.pushEof();
     this.bytesReadCount = 0;
     this.bytesWrittenCount = 0;
     this.wChunks = null;
@@ -311,10 +315,29 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
       if (this.destroyed || this.conn !== c) return;
     }
     this.touch();
-    if (c.eof && !this.eofPushed && !this.readPaused) {
-      this.eofPushed = true;
-      this.push(null);
+    // EOF goes in on a later tick, as a kernel socket's arrives in a read callback of its own: never
+    // inside the read() that returned the last bytes, where Readable would schedule 'end' at once
+    // (undici's HTTP/1 parser may pause on those bytes and asserts that 'end' does not come then).
+    if (c.eof && !this.eofPushed && !this.readPaused && !this.eofScheduled) {
+      this.eofScheduled = true;
+      process.nextTick(this.pushEofFn);
     }
+  }
+
+  private pushEof(): void {
+    this.eofScheduled = false;
+    const c = this.conn;
+    if (c === null || this.destroyed || this.eofPushed || this.readPaused || !c.eof) return;
+    const v = c.read(READ_MAX);
+    if (v !== null) {
+      // Bytes came after all (a late segment before the FIN was processed): deliver them first.
+      this.bytesReadCount += v.length;
+      if (!this.push(v)) this.readPaused = true;
+      this.pullData();
+      return;
+    }
+    this.eofPushed = true;
+    this.push(null);
   }
 
   // -------------------------------------------------------------------------------------------------
