@@ -833,8 +833,7 @@ export class Connection implements SenderHost, SegmentSource {
   release(): void {
     this.handler = null;
     this.orphan = true;
-    if (this.state === State.CLOSED) return;
-    if (this.state === State.TIME_WAIT) {
+    if (this.state === State.CLOSED || this.state === State.TIME_WAIT) {
       this.rcv.clear();
       return;
     }
@@ -936,7 +935,9 @@ export class Connection implements SenderHost, SegmentSource {
     this.host.wheel.cancel(this.keepTimer);
     this.keepKind = KeepKind.NONE;
     this.snd.clear();
-    this.rcv.clear();
+    // A connection that ended in order (LAST-ACK, TIME-WAIT) may still hold bytes its user has not
+    // read: they stay until the user reads them or lets go (release()).
+    if (this.handler === null) this.rcv.clear();
     this.host.remove(this);
   }
 
