@@ -45,7 +45,7 @@ test('the ring wraps and grows with the bytes in order, across the 2^32 wrap of 
     }
     sb.consume(a);
     acked += a;
-    assert.equal(sb.headSeq, (start + acked) >>> 0);
+    assert.equal(sb.headSeq >>> 0, (start + acked) >>> 0);
     assert.equal(sb.length, written - acked);
   }
 });

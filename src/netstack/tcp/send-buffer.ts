@@ -52,12 +52,12 @@ export class SendBuffer {
 
   /** The sequence number just past the last byte held. */
   get tailSeq(): number {
-    return (this.headSeq + this.length) >>> 0;
+    return (this.headSeq + this.length) | 0;
   }
 
   /** Start the sequence space: the first data byte is `seq` (ISS + 1). */
   reset(seq: number): void {
-    this.headSeq = seq >>> 0;
+    this.headSeq = seq | 0;
     this.length = 0;
     this.headIndex = 0;
     this.ring = null;
@@ -94,7 +94,7 @@ export class SendBuffer {
   consume(n: number): void {
     if (n <= 0) return;
     if (n > this.length) n = this.length;
-    this.headSeq = (this.headSeq + n) >>> 0;
+    this.headSeq = (this.headSeq + n) | 0;
     this.length -= n;
     // An emptied ring stays while the connection is busy (a bulk sender empties it between writes;
     // freeing it then cost ~5% of a bulk transfer in re-growing); trim() gives it back when idle.

@@ -193,10 +193,10 @@ export class Sender implements DeliveryObserver {
 
   /** Start the sequence space at `iss`; the SYN takes it. */
   init(iss: number): void {
-    this.iss = iss >>> 0;
+    this.iss = iss | 0;
     this.una = this.iss;
     this.nxt = this.iss;
-    this.buf.reset((iss + 1) >>> 0);
+    this.buf.reset((iss + 1) | 0);
     this.smallEnd = this.iss;
     this.records.fack = this.iss;
   }
@@ -219,7 +219,7 @@ export class Sender implements DeliveryObserver {
   /** Record and send the SYN (or SYN-ACK) at `now`. */
   sendSyn(now: number): void {
     this.records.append(this.iss, 1, now, SYN_FLAG);
-    this.nxt = (this.iss + 1) >>> 0;
+    this.nxt = (this.iss + 1) | 0;
     this.host.emit(this.iss, 1, SYN_FLAG, false, now);
     this.lastSendTime = now;
     this.armRto(now);
@@ -318,10 +318,10 @@ export class Sender implements DeliveryObserver {
       const start = this.nxt;
       // Record first: emit() reads the bytes from the buffer by sequence number.
       r.append(start, seqLen, now, fin ? FIN_FLAG : 0);
-      this.nxt = (start + seqLen) >>> 0;
+      this.nxt = (start + seqLen) | 0;
       if (fin) {
         this.finSent = true;
-        this.finSeq = (start + len) >>> 0;
+        this.finSeq = (start + len) | 0;
       }
       if (len < mss) this.smallEnd = this.nxt;
       this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now);
@@ -473,10 +473,10 @@ export class Sender implements DeliveryObserver {
       const fin = this.finQueued && !this.finSent && len === this.unsent && usable > len;
       const start = this.nxt;
       r.append(start, len + (fin ? 1 : 0), now, fin ? FIN_FLAG : 0);
-      this.nxt = (start + len + (fin ? 1 : 0)) >>> 0;
+      this.nxt = (start + len + (fin ? 1 : 0)) | 0;
       if (fin) {
         this.finSent = true;
-        this.finSeq = (start + len) >>> 0;
+        this.finSeq = (start + len) | 0;
       }
       this.host.emit(start, len + (fin ? 1 : 0), fin ? FIN_FLAG : 0, true, now);
       this.tlpRetrans = false;
@@ -533,9 +533,10 @@ export class Sender implements DeliveryObserver {
   // ACK processing.
 
   /** DeliveryObserver: RACK's bookkeeping, and Karn's RTT candidate during the cumulative ACK. */
-  delivered(xmit: number, end: number, flags: number): void {
-    this.rack.delivered(xmit, end, flags);
-    if (this.inCumAck && (flags & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
+  delivered(r: SentRecords, p: number): void {
+    this.rack.delivered(r, p);
+    const xmit = r.xmit[p]!;
+    if (this.inCumAck && (r.flags[p]! & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
   }
 
   /**
@@ -586,7 +587,7 @@ export class Sender implements DeliveryObserver {
       this.inCumAck = false;
       const dataEnd = seqMin(ack, this.buf.tailSeq);
       if (seqGt(dataEnd, this.buf.headSeq)) {
-        dataAcked = (dataEnd - this.buf.headSeq) >>> 0;
+        dataAcked = (dataEnd - this.buf.headSeq) | 0;
         this.buf.consume(dataAcked);
         this.bytesAcked += dataAcked;
       }
