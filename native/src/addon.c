@@ -1,7 +1,8 @@
 /*
  * The wgts native shim's entry point and argument helpers. The shim does syscalls Node lacks (TUN
- * ioctls, recvmmsg/sendmmsg with control messages, readiness on a raw fd) and the batched AEAD, and
- * nothing else: no protocol logic, no buffer policy, no packet memory (DESIGN.md, "The native shim").
+ * ioctls, recvmmsg/sendmmsg with control messages, readiness on a raw fd) and the crypto Node makes
+ * costly per call (the batched AEAD, keyed BLAKE2s, XChaCha20-Poly1305), and nothing else: no protocol
+ * logic, no buffer policy, no packet memory (DESIGN.md, "The native shim").
  * Every byte it touches belongs to a JS ArrayBuffer described by the caller's typed arrays.
  */
 #include "shim.h"
@@ -13,6 +14,14 @@ void shim_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv
   size_t argc = n;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   ASSERT(argc == n);
+}
+
+void* shim_args_data(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
+  size_t argc = n;
+  void* data = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, &data));
+  ASSERT(argc == n && data != NULL);
+  return data;
 }
 
 int32_t shim_i32(napi_env env, napi_value v) {
@@ -120,12 +129,20 @@ void shim_export(napi_env env, napi_value exports, const char* name, napi_callba
   CHECK(napi_set_named_property(env, exports, name, f));
 }
 
+void shim_export_data(napi_env env, napi_value exports, const char* name, napi_callback fn, void* data) {
+  napi_value f;
+  CHECK(napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, data, &f));
+  CHECK(napi_set_named_property(env, exports, name, f));
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   shim_init_fd(env, exports);
   shim_init_netdev(env, exports);
   shim_init_poll(env, exports);
   shim_init_udp(env, exports);
   shim_init_aead(env, exports);
+  shim_init_mac(env, exports);
+  shim_init_xaead(env, exports);
   return exports;
 }
 

@@ -140,16 +140,6 @@ static napi_value if_flags(napi_env env, napi_callback_info info) {
   return shim_int(env, r < 0 ? r : (uint16_t)ifr.ifr_flags);
 }
 
-/* ifSetFlags(name: string, flags: number, ctl: number): 0 | -errno. Read-modify-write is the caller's. */
-static napi_value if_set_flags(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  shim_args(env, info, 3, argv);
-  struct ifreq ifr;
-  ifr_named(env, argv[0], &ifr);
-  ifr.ifr_flags = (short)shim_u32(env, argv[1]);
-  return shim_int(env, if_ioctl(SIOCSIFFLAGS, &ifr, shim_i32(env, argv[2])));
-}
-
 /* ifIndex(name: string, ctl: number): index (> 0) | -errno (ENODEV: not in that namespace) */
 static napi_value if_index(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -258,7 +248,6 @@ void shim_init_netdev(napi_env env, napi_value exports) {
   shim_export(env, exports, "ifMtu", if_mtu);
   shim_export(env, exports, "ifSetMtu", if_set_mtu);
   shim_export(env, exports, "ifFlags", if_flags);
-  shim_export(env, exports, "ifSetFlags", if_set_flags);
   shim_export(env, exports, "ifIndex", if_index);
   shim_export(env, exports, "tunNetnsSocket", tun_netns_socket);
   shim_export(env, exports, "linkWatch", link_watch);

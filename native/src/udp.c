@@ -127,13 +127,6 @@ static napi_value sock_set_buffers(napi_env env, napi_callback_info info) {
   return shim_int(env, r);
 }
 
-/* sockSetGro(fd: number, on: boolean): 0 | -errno (ENOPROTOOPT before Linux 5.0) */
-static napi_value sock_set_gro(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  shim_args(env, info, 2, argv);
-  return shim_int(env, set_int(shim_i32(env, argv[0]), SOL_UDP, UDP_GRO, shim_bool(env, argv[1])));
-}
-
 /* Reads what recvmmsg learned about one datagram into its meta and address slots. */
 static void describe(struct mmsghdr* m, sockaddr_any* src, int32_t* meta, uint8_t* addr) {
   memset(meta, 0, META_STRIDE * sizeof(int32_t));
@@ -325,7 +318,6 @@ void shim_init_udp(napi_env env, napi_value exports) {
   shim_export(env, exports, "sockPort", sock_port);
   shim_export(env, exports, "sockSetMark", sock_set_mark);
   shim_export(env, exports, "sockSetBuffers", sock_set_buffers);
-  shim_export(env, exports, "sockSetGro", sock_set_gro);
   shim_export(env, exports, "recvBatch", recv_batch);
   shim_export(env, exports, "sendBatch", send_batch);
 }

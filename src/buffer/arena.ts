@@ -109,7 +109,6 @@ export class Arena implements BufferOrigin {
     if (buf.origin !== this) throw new Error('Arena: released a buffer of another origin');
     if (!buf.live) throw new Error('Arena: buffer released twice');
     buf.live = false;
-    buf.meta = null;
     if (this.debug) this.bytes.fill(POISON_BYTE, buf.base, buf.limit);
     this.out--;
   }

@@ -10,3 +10,4 @@ export { TieredPool, type TieredPoolOptions, type TierStats, type PoolStats } fr
 export { Budget, type BudgetOptions } from './budget.js';
 export { Arena, type ArenaOptions } from './arena.js';
 export { allocateSlab, mmapThresholdPinned } from './slab.js';
+export { ReadSlots, MIN_READ_SLOTS } from './read-slots.js';

@@ -1,6 +1,5 @@
 /**
- * PacketBuffer: one chunk of packet memory with a data window, the origin it goes back to, and a
- * metadata slot for the I/O back end that filled it.
+ * PacketBuffer: one chunk of packet memory with a data window and the origin it goes back to.
  *
  * The allocator pattern (DESIGN.md, "Packet memory"): buffers are taken at the edge (TUN read, UDP
  * receive) from a Source at the size only that reader knows, travel through the data path by
@@ -43,10 +42,6 @@ export class PacketBuffer {
   end: number;
   /** Where release() sends this buffer. */
   origin: BufferOrigin;
-  /** Free for the I/O back end that filled the buffer (e.g. a segment size, an endpoint). */
-  meta: unknown;
-  /** Numeric slot for the I/O back end (e.g. GSO segment size); 0 when unused. */
-  segmentSize: number;
   /** False once released; a second release or a use after release is a bug. */
   live: boolean;
   /** Intrusive free-list link owned by the origin; null while live. */
@@ -66,8 +61,6 @@ export class PacketBuffer {
     this.start = 0;
     this.end = 0;
     this.origin = origin;
-    this.meta = null;
-    this.segmentSize = 0;
     this.live = false;
     this.next = null;
     this.slab = slab;
@@ -104,8 +97,6 @@ export class PacketBuffer {
   reset(headroom: number): void {
     this.start = this.base + headroom;
     this.end = this.base + headroom;
-    this.meta = null;
-    this.segmentSize = 0;
   }
 
   /** Give the buffer back to its origin. Exactly once per get. */

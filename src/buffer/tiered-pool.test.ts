@@ -65,17 +65,12 @@ test('get returns a live buffer with the window reset to empty at HEADROOM_BYTES
   assert.equal(a.next, null);
   a.start = 3;
   a.end = 1500;
-  a.meta = { endpoint: 'x' };
-  a.segmentSize = 1400;
   a.release();
   assert.equal(a.live, false);
-  assert.equal(a.meta, null);
   const b = pool.get(100)!;
   assert.equal(b, a, 'LIFO: the chunk just released is served next, same handle');
   assert.equal(b.start, 16);
   assert.equal(b.end, 16);
-  assert.equal(b.meta, null);
-  assert.equal(b.segmentSize, 0);
   b.release();
 });
 

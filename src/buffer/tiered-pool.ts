@@ -100,7 +100,6 @@ const CLOSED_ORIGIN: BufferOrigin = {
   release(buf: PacketBuffer): void {
     if (!buf.live) throw new Error('TieredPool (closed): buffer released twice');
     buf.live = false;
-    buf.meta = null;
   },
 };
 
@@ -235,7 +234,6 @@ export class TieredPool implements Source, BufferOrigin {
     const slab = this.slabs[buf.slab]!;
     const tier = slab.tier;
     buf.live = false;
-    buf.meta = null;
     if (this.debug) buf.bytes.fill(POISON_BYTE);
     buf.next = slab.freeHead;
     slab.freeHead = buf;

@@ -2,9 +2,9 @@
  * The daemon's TUN on Linux: the kernel device, created or adopted, and its link state. (The bind
  * comes from conn/default.ts.)
  */
-import { DEFAULT_MTU } from '../device/constants.js';
 import { interfaceFlags, IFF_UP } from '../native/index.js';
 import { LinuxTun } from '../tun/linux.js';
+import { DEFAULT_MTU } from '../tun/tun.js';
 
 /** A startup failure with the message to print; the daemon exits 1 on it. */
 export class StartupError extends Error {

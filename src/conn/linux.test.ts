@@ -2,6 +2,7 @@
 // Two binds exchange batches with exact bytes; endpoints are interned and carry the sticky source
 // address; backpressure stops and resumes reading; close gives every buffer back.
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { Budget } from '../buffer/budget.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
@@ -12,6 +13,8 @@ import { LinuxBind, LinuxEndpoint } from './linux.js';
 
 const skip = native === null && process.env['CI'] !== 'true' ? `native shim not loaded: ${nativeError}` : false;
 const isRoot = process.getuid?.() === 0;
+const IN_CI = process.env['CI'] === 'true';
+const rootSkip = skip !== false ? skip : !isRoot && !IN_CI ? 'needs root for a network namespace' : false;
 
 /** Keeps copies of what arrives, and (unless told to hold them) releases the buffers at once. */
 class Inbox implements BindHandler {
@@ -57,6 +60,26 @@ function sendBatch(bind: LinuxBind, pool: TieredPool, to: Endpoint, n: number, s
     bufs.push(buf);
   }
   bind.send(bufs, n, to);
+}
+
+/** bufs of the given sizes, byte k of packet i being (i * 13 + k) & 0xff. */
+function sizedBatch(pool: TieredPool, sizes: number[]): PacketBuffer[] {
+  const bufs: PacketBuffer[] = [];
+  for (let i = 0; i < sizes.length; i++) {
+    const buf = pool.get(sizes[i]!)!;
+    for (let k = 0; k < sizes[i]!; k++) buf.bytes[buf.start + k] = (i * 13 + k) & 0xff;
+    buf.end = buf.start + sizes[i]!;
+    bufs.push(buf);
+  }
+  return bufs;
+}
+
+function assertSized(inbox: Inbox, sizes: number[], from = 0): void {
+  for (let i = 0; i < sizes.length; i++) {
+    const d = inbox.data[from + i]!;
+    assert.equal(d.length, sizes[i], `datagram ${i} length`);
+    for (let k = 0; k < d.length; k++) if (d[k] !== ((i * 13 + k) & 0xff)) assert.fail(`datagram ${i} byte ${k}`);
+  }
 }
 
 function assertBatch(inbox: Inbox, n: number, salt: number): void {
@@ -129,7 +152,100 @@ for (const family of [4, 6] as const) {
     }
     assert.equal(poolA.outstanding + poolB.outstanding, 0);
   });
+
+  test(`IPv${family}: a GSO run refused for a stale sticky source is retried without it, and GSO stays on`, { skip }, async () => {
+    const poolA = new TieredPool();
+    const poolB = new TieredPool();
+    const { a, b, ib, pb } = await pair(poolA, poolB);
+    try {
+      const toB = a.parseEndpoint(`${host}:${pb}`) as LinuxEndpoint;
+      toB.setSrc(family === 4 ? Uint8Array.of(192, 0, 2, 1) : Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, ...new Uint8Array(11), 1));
+      const sizes = new Array<number>(10).fill(1000);
+      a.send(sizedBatch(poolA, sizes), sizes.length, toB);
+      await waitFor('10 datagrams', () => ib.data.length >= 10);
+      assertSized(ib, sizes);
+      assert.equal(a.srcCleared, 1);
+      assert.equal(a.gsoSends, 1, 'the retried run went out as one UDP_SEGMENT send');
+      a.send(sizedBatch(poolA, sizes), sizes.length, toB);
+      await waitFor('10 more', () => ib.data.length >= 20);
+      assertSized(ib, sizes, 10);
+      assert.equal(a.gsoSends, 2, 'GSO is still on for the next batch');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    assert.equal(poolA.outstanding + poolB.outstanding, 0);
+  });
 }
+
+test('a run of one packet early in a batch does not send the rest of it as plain datagrams', { skip }, async () => {
+  const poolA = new TieredPool();
+  const poolB = new TieredPool();
+  const { a, b, ib, pb } = await pair(poolA, poolB);
+  try {
+    const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
+    // Runs: [100] alone (the next is larger), [1200 x 20, 50], [80] alone, [1200 x 10].
+    const sizes = [100, ...new Array<number>(20).fill(1200), 50, 80, ...new Array<number>(10).fill(1200)];
+    a.send(sizedBatch(poolA, sizes), sizes.length, toB);
+    await waitFor(`${sizes.length} datagrams`, () => ib.data.length >= sizes.length);
+    assertSized(ib, sizes);
+    assert.equal(a.gsoSends, 2, 'both runs of equal sizes left as UDP_SEGMENT sends');
+    assert.equal(a.sendErrors + a.sendDropped, 0);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+});
+
+test('a GSO run refused for segments larger than the path MTU goes out as plain datagrams, and GSO stays on', { skip: rootSkip }, () => {
+  // In a namespace of its own whose loopback MTU is 1280: 1400-byte segments exceed it (udp_send_skb:
+  // EMSGSIZE, EINVAL on older kernels); the same datagrams sent plain are fragmented and reassembled;
+  // 1000-byte ones fit.
+  const ns = `wgtsgso${process.pid % 10000}`;
+  const script = `
+    import { LinuxBind } from ${JSON.stringify(new URL('./linux.js', import.meta.url).href)};
+    import { TieredPool } from ${JSON.stringify(new URL('../buffer/tiered-pool.js', import.meta.url).href)};
+    const pool = new TieredPool();
+    const got = [];
+    const inbox = { onDatagrams(bufs, eps, n) { for (let i = 0; i < n; i++) { got.push(bufs[i].end - bufs[i].start); bufs[i].release(); } } };
+    const a = new LinuxBind({ ipv6: false });
+    const b = new LinuxBind({ ipv6: false });
+    await a.open(0, { onDatagrams() {} }, pool);
+    const pb = await b.open(0, inbox, pool);
+    const to = a.parseEndpoint('127.0.0.1:' + pb);
+    const send = (size, n) => {
+      const bufs = [];
+      for (let i = 0; i < n; i++) { const buf = pool.get(size); buf.end = buf.start + size; bufs.push(buf); }
+      a.send(bufs, n, to);
+    };
+    const until = async (n) => { for (let t = 0; t < 300 && got.length < n; t++) await new Promise((r) => setTimeout(r, 10)); };
+    send(1400, 8);
+    await until(8);
+    const first = a.gsoSends;
+    send(1000, 8);
+    await until(16);
+    await a.close();
+    await b.close();
+    console.log(JSON.stringify({ got, first, gsoSends: a.gsoSends, sendErrors: a.sendErrors, outstanding: pool.outstanding }));`;
+  try {
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'mtu', '1280', 'up']);
+    const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const r = JSON.parse(out) as { got: number[]; first: number; gsoSends: number; sendErrors: number; outstanding: number };
+    assert.deepEqual(r.got, [...new Array<number>(8).fill(1400), ...new Array<number>(8).fill(1000)], 'every datagram arrived whole, in order');
+    assert.equal(r.first, 0, 'the refused run was not counted as a GSO send');
+    assert.equal(r.gsoSends, 1, 'the 1000-byte run still went out with UDP_SEGMENT');
+    assert.equal(r.sendErrors, 0);
+    assert.equal(r.outstanding, 0);
+  } finally {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      /* not created */
+    }
+  }
+});
 
 test('backpressure: an exhausted Source stops reading; resume() delivers the rest', { skip }, async () => {
   const poolA = new TieredPool();
@@ -150,6 +266,22 @@ test('backpressure: an exhausted Source stops reading; resume() delivers the res
     b.resume();
     await waitFor('all 60', () => ib.data.length >= 60);
     assertBatch(ib, 60, 4);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+});
+
+test('read slots the kernel did not fill are kept for the next read, and given back on close', { skip }, async () => {
+  const poolA = new TieredPool();
+  const poolB = new TieredPool();
+  const { a, b, ib, pb } = await pair(poolA, poolB);
+  try {
+    sendBatch(a, poolA, a.parseEndpoint(`127.0.0.1:${pb}`), 5, 7);
+    await waitFor('5 datagrams', () => ib.data.length >= 5);
+    // The first read took 8 slots and filled 5 (handed on and released by the inbox): 3 stay held.
+    assert.equal(poolB.outstanding, 3);
   } finally {
     await a.close();
     await b.close();
@@ -243,20 +375,9 @@ test('equal-sized packets leave as UDP_SEGMENT super-datagrams and arrive as sep
   try {
     const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
     const sizes = [...new Array<number>(99).fill(1200), 300];
-    const bufs: PacketBuffer[] = [];
-    for (let i = 0; i < sizes.length; i++) {
-      const buf = poolA.get(sizes[i]!)!;
-      for (let k = 0; k < sizes[i]!; k++) buf.bytes[buf.start + k] = (i * 13 + k) & 0xff;
-      buf.end = buf.start + sizes[i]!;
-      bufs.push(buf);
-    }
-    a.send(bufs, bufs.length, toB);
+    a.send(sizedBatch(poolA, sizes), sizes.length, toB);
     await waitFor('100 datagrams', () => ib.data.length >= 100);
-    for (let i = 0; i < sizes.length; i++) {
-      const d = ib.data[i]!;
-      assert.equal(d.length, sizes[i]);
-      for (let k = 0; k < d.length; k++) if (d[k] !== ((i * 13 + k) & 0xff)) assert.fail(`datagram ${i} byte ${k}`);
-    }
+    assertSized(ib, sizes);
     assert.ok(a.gsoSends >= 2 && a.gsoSends <= 4, `super-datagrams: ${a.gsoSends}`);
   } finally {
     await a.close();

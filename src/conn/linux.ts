@@ -4,9 +4,8 @@
  * sendmmsg, up to LINUX_BIND_BATCH datagrams per syscall, straight into and out of pool buffers.
  *
  * - Receiving: a uv_poll per socket; when readable, one recvmmsg into read slots taken from the
- *   Source (allocation at the edge, RECV_BYTES each). Slots not filled are kept for the next read,
- *   as many as twice the last batch (LINUX_BIND_MIN_SLOTS..LINUX_BIND_BATCH). A Source that
- *   returns null stops reading until resume().
+ *   Source (allocation at the edge, RECV_BYTES each), held between reads as buffer/read-slots.ts
+ *   describes. A Source that returns null stops reading until resume().
  * - Endpoints: one LinuxEndpoint per source address and port, interned by their bytes (no string
  *   per datagram), the same object parseEndpoint returns. Each carries a sticky source address: the
  *   local address the peer last reached us at (IP_PKTINFO / IPV6_PKTINFO), and replies leave from
@@ -21,11 +20,13 @@
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 import { MAX_DATAGRAM_BYTES, SMALL_CHUNK_BYTES } from '../buffer/constants.js';
+import { ReadSlots } from '../buffer/read-slots.js';
 import {
   E_ADDRNOTAVAIL,
   E_AGAIN,
   E_INVAL,
   E_IO,
+  E_MSGSIZE,
   E_OPNOTSUPP,
   E_NETUNREACH,
   E_NOBUFS,
@@ -54,12 +55,10 @@ import {
   type NativeBinding,
 } from '../native/index.js';
 import type { Bind, BindHandler, Endpoint } from './bind.js';
-import { UdpEndpoint, canonicalV6, parseEndpoint } from './endpoint.js';
+import { UdpEndpoint, parseEndpoint } from './endpoint.js';
 
 /** Datagrams per recvmmsg and per sendmmsg. */
 export const LINUX_BIND_BATCH = MAX_BATCH;
-/** Read slots kept per socket when traffic is light. */
-export const LINUX_BIND_MIN_SLOTS = 8;
 /**
  * Bytes asked of the Source per read slot at first: one chunk of the small tier, which holds any
  * datagram of a peer whose MTU is up to ~2000 bytes. The first datagram that arrives truncated (a
@@ -67,9 +66,14 @@ export const LINUX_BIND_MIN_SLOTS = 8;
  * MAX_DATAGRAM_BYTES, so the next ones fit: small-MTU tunnels keep small slots.
  */
 export const RECV_BYTES = SMALL_CHUNK_BYTES;
-/** UDP_SEGMENT limits: the kernel's UDP_MAX_SEGMENTS, and a super-datagram within one IP packet. */
+/** UDP_SEGMENT's limit on segments per send: the kernel's UDP_MAX_SEGMENTS (udp_send_skb: EINVAL past it). */
 const GSO_MAX_SEGMENTS = 64;
-const GSO_MAX_BYTES = 65_000;
+/**
+ * 65507 = 65535 - 20 - 8: the UDP payload one IPv4 packet can carry (a 16-bit total length, a
+ * 20-byte header without options, the 8-byte UDP header); a super-datagram must fit one IP packet
+ * before the kernel cuts it. IPv6 could carry 65527; one limit for both keeps runs alike.
+ */
+const GSO_MAX_BYTES = 65535 - 20 - 8;
 
 /**
  * End of the GSO run starting at j: windows of the same size as window j, then at most one shorter
@@ -84,6 +88,13 @@ function gsoRunEnd(sizes: Int32Array, j: number, m: number): number {
     k++;
   }
   if (k < m && k - j < GSO_MAX_SEGMENTS && sizes[k]! < seg && sizes[k]! > 0 && total + sizes[k]! <= GSO_MAX_BYTES) k++;
+  return k;
+}
+
+/** Where the next GSO run of two or more windows starts at or after j (m: none before the end). */
+function gsoRunStart(sizes: Int32Array, j: number, m: number): number {
+  let k = j;
+  while (k < m && gsoRunEnd(sizes, k, m) - k < 2) k++;
   return k;
 }
 
@@ -102,7 +113,7 @@ export class LinuxEndpoint extends UdpEndpoint {
   /** Next endpoint in the same intern bucket. */
   next: LinuxEndpoint | null;
 
-  constructor(address: string, port: number) {
+  constructor(address: string | Uint8Array, port: number) {
     super(address, port);
     this.srcAddress = new Uint8Array(this.family === 4 ? 4 : 16);
     this.hasSrc = false;
@@ -147,7 +158,7 @@ class EndpointInterner {
       const key = (((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) * 65536 + port;
       const ep = this.v4.get(key);
       if (ep !== undefined) return ep;
-      return this.add(this.v4, key, new LinuxEndpoint(`${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`, port));
+      return this.add(this.v4, key, new LinuxEndpoint(bytes.subarray(at, at + 4), port));
     }
     let h = 0;
     for (let i = 0; i < 16; i += 4) {
@@ -159,7 +170,7 @@ class EndpointInterner {
     for (let ep = head; ep !== null; ep = ep.next) {
       if (ep.port === port && sameBytes(ep.addressBytes, bytes, at)) return ep;
     }
-    const ep = new LinuxEndpoint(canonicalV6(bytes.subarray(at, at + 16)), port);
+    const ep = new LinuxEndpoint(bytes.subarray(at, at + 16), port);
     ep.next = head;
     return this.add(this.v6, key, ep);
   }
@@ -195,10 +206,7 @@ class Socket {
   readonly port: number;
   readonly label: string;
   poll: FdPoll | null;
-  /** Read slots: slots[0, held) hold buffers not yet read into. */
-  readonly slots: (PacketBuffer | null)[];
-  held: number;
-  target: number;
+  readonly slots: ReadSlots;
   starved: boolean;
   /** Size asked for each read slot; grows to MAX_DATAGRAM_BYTES after a truncated read. */
   slotBytes: number;
@@ -209,20 +217,9 @@ class Socket {
     this.port = port;
     this.label = label;
     this.poll = null;
-    this.slots = new Array<PacketBuffer | null>(LINUX_BIND_BATCH).fill(null);
-    this.held = 0;
-    this.target = LINUX_BIND_MIN_SLOTS;
+    this.slots = new ReadSlots(LINUX_BIND_BATCH);
     this.starved = false;
     this.slotBytes = RECV_BYTES;
-  }
-
-  /** Releases held slots past `keep`. */
-  trim(keep: number): void {
-    while (this.held > keep) {
-      const i = --this.held;
-      this.slots[i]!.release();
-      this.slots[i] = null;
-    }
   }
 }
 
@@ -370,21 +367,15 @@ export class LinuxBind implements Bind {
   }
 
   private receive(sock: Socket): void {
-    const slots = sock.slots;
-    const source = this.source!;
-    let held = sock.held;
-    while (held < sock.target) {
-      const buf = source.get(sock.slotBytes);
-      if (buf === null) break;
-      slots[held++] = buf;
-    }
-    sock.held = held;
+    // Slots smaller than slotBytes (it grew after a truncated read) go back here first.
+    const held = sock.slots.fill(this.source!, sock.slotBytes);
     if (held === 0) {
       this.starvedReads++;
       sock.starved = true;
       sock.poll!.stop();
       return;
     }
+    const slots = sock.slots.slots;
     const reads = this.reads;
     for (let i = 0; i < held; i++) {
       const buf = slots[i]!;
@@ -418,17 +409,7 @@ export class LinuxBind implements Bind {
       eps[count] = ep;
       count++;
     }
-    let rest = held - n;
-    if (rest > 0 && slots[n]!.limit - slots[n]!.start < sock.slotBytes) {
-      // Slot size just grew: the unread small slots go back; the next read takes big ones.
-      for (let i = n; i < held; i++) slots[i]!.release();
-      rest = 0;
-    }
-    for (let i = 0; i < rest; i++) slots[i] = slots[n + i]!;
-    for (let i = rest; i < held; i++) slots[i] = null;
-    sock.held = rest;
-    sock.target = Math.min(LINUX_BIND_BATCH, Math.max(LINUX_BIND_MIN_SLOTS, 2 * n));
-    sock.trim(sock.target);
+    sock.slots.taken(n);
     if (count > 0) this.handler!.onDatagrams(out, eps, count);
   }
 
@@ -461,34 +442,53 @@ export class LinuxBind implements Bind {
     // The interface index pins the route; only an IPv6 link-local source needs it.
     const v6LinkLocal = family === 6 && ep.srcAddress[0] === 0xfe && (ep.srcAddress[1]! & 0xc0) === 0x80;
     let retried = false;
+    /** Windows before this go as plain datagrams: a GSO run the kernel refused for its own sake. */
+    let plainUntil = 0;
     let j = 0;
     while (j < m) {
       const src = ep.hasSrc ? ep.srcAddress : null;
       const ifindex = src !== null && v6LinkLocal ? ep.srcIfindex : 0;
       // Scatter-gather GSO (DESIGN.md "Scatter-gather TX"): a run of equal-sized packets (the last
-      // may be shorter) leaves as one sendmsg whose iovecs point at each packet in place.
-      const k = this.gso ? gsoRunEnd(w.sizes, j, m) : j + 1;
-      const segment = k - j >= 2 ? w.sizes[j]! : 0;
-      const end = segment > 0 ? k : m;
+      // may be shorter) leaves as one sendmsg whose iovecs point at each packet in place; windows
+      // that start no run go as plain datagrams up to where the next run starts.
+      let end = m;
+      let segment = 0;
+      if (j < plainUntil) {
+        end = plainUntil;
+      } else if (this.gso) {
+        const k = gsoRunEnd(w.sizes, j, m);
+        if (k - j >= 2) {
+          end = k;
+          segment = w.sizes[j]!;
+        } else {
+          end = gsoRunStart(w.sizes, k, m);
+        }
+      }
       const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, end, family, ep.addressBytes, ep.port, src, ifindex, segment);
       if (r > 0) {
         j += r;
         if (segment > 0) this.gsoSends++;
-      } else if (segment > 0 && (r === E_IO || r === E_INVAL || r === E_OPNOTSUPP)) {
-        // No UDP_SEGMENT here (an old kernel, a device without checksum offload): plain sendmmsg from now on.
-        this.gso = false;
       } else if (src !== null && !retried && (r === E_INVAL || r === E_ADDRNOTAVAIL || r === E_NETUNREACH)) {
-        // The sticky source is no longer usable: forget it and let the kernel route (once).
+        // The sticky source is no longer usable: forget it and let the kernel route (once). Tried
+        // before blaming GSO: a stale source fails a GSO send with the same EINVAL as a plain one.
         ep.setSrc(null);
         this.srcCleared++;
         retried = true;
+      } else if (segment > 0 && (r === E_IO || r === E_OPNOTSUPP)) {
+        // udp(7): EIO when the device cannot checksum for UDP_SEGMENT. Plain sendmmsg from now on,
+        // as wireguard-go does.
+        this.gso = false;
+      } else if (segment > 0 && (r === E_MSGSIZE || r === E_INVAL)) {
+        // This run alone: segments larger than the path MTU (EMSGSIZE; EINVAL on older kernels).
+        // Sent plain, the kernel fragments them as it does any datagram; GSO stays on for the rest.
+        plainUntil = end;
       } else if (r === E_AGAIN || r === E_NOBUFS) {
         this.sendDropped += m - j;
         break;
       } else {
         this.sendErrors++;
         this.lastSendErrno = -r;
-        j += segment > 0 ? k - j : 1;
+        j += segment > 0 ? end - j : 1;
       }
     }
     w.clear();
@@ -540,7 +540,7 @@ export class LinuxBind implements Bind {
       sock.poll?.close();
       sock.poll = null;
       closeFd(sock.fd);
-      sock.trim(0);
+      sock.slots.release(0);
     }
     this.sock4 = this.sock6 = null;
   }

@@ -1,7 +1,7 @@
 /**
  * The TypeScript reference for the shim's aeadSeal/aeadOpen, with the same signature (binding.ts),
  * built on src/crypto/aead.ts's sealInPlace/openInPlace: the specification the C is tested against
- * (aead-batch.test.ts), as bufferutil's fallback.js is for its C. Not for the data path: it makes a
+ * (aead-native.test.ts), as bufferutil's fallback.js is for its C. Not for the data path: it makes a
  * key handle per distinct key per call.
  */
 import { aeadKey, destroyAeadKey, openInPlace, sealInPlace, type AeadKey } from './aead.js';

@@ -1,19 +1,19 @@
 // ChaCha20-Poly1305 (RFC 8439 §2.8) with WireGuard's nonce: 32 zero bits then the 64-bit counter,
 // little-endian (paper 5.4 Messages, the definition of AEAD; used with counter 0 by the handshake,
 // 5.4.2 and 5.4.3, and with the sending counter by 5.4.6 Subsequent Messages: Transport Data
-// Messages, whose authenticated data is empty, hence no `ad` in the batch). Node's OpenSSL does the
-// work, one createCipheriv per packet; AeadBatch is the shape a native batch call will fill instead.
-//
-// Key handle, measured (Node 20.20, 2-core VM, median of 11 runs x 50,000 seals):
-//   createCipheriv with a raw 32-byte Buffer   0 B: 4,351 ns   1420 B: 7,214 ns
-//   createCipheriv with a createSecretKey()    0 B: 4,372 ns   1420 B: 7,205 ns
-// No measurable difference: the per-call cost is building the cipher object, not the key. The raw
-// Buffer wins on the other count: it is ours to wipe, a KeyObject's copy is not.
+// Messages, whose authenticated data is empty, hence no `ad` in the batch). Per packet through Node's
+// OpenSSL, one createCipheriv each; per batch (sealBatch, openBatch) through the shim's AEAD batch
+// (aead-native.ts) where it is loaded, else the same per-packet calls in a loop.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { abytes, aroom } from './_assert.js';
 import { KEY_LEN } from './keys.js';
 import { native } from '../native/load.js';
-import { nativeOpenBatch, nativeSealBatch } from '../native/aead-batch.js';
+import type { AeadBatch } from './aead-batch.js';
+import { aeadKeyBytes, type AeadKey } from './aead-key.js';
+import { openBatchNative, sealBatchNative } from './aead-native.js';
+
+export { AeadBatch } from './aead-batch.js';
+export { aeadKey, aeadKeyBytes, destroyAeadKey, type AeadKey } from './aead-key.js';
 
 /** Poly1305 tag length; every sealed message is its plaintext plus this. */
 export const TAG_LEN = 16;
@@ -22,53 +22,7 @@ export const NONCE_LEN = 12;
 
 const ALGORITHM = 'chacha20-poly1305';
 const TAG_OPTIONS = { authTagLength: TAG_LEN } as const;
-// setAAD's `plaintextLength` is required by @types/node's ChaCha20-Poly1305 overload but read by Node
-// only for CCM and OCB; it is passed for the types' sake.
 const TWO_POW_32 = 0x1_0000_0000;
-
-declare const aeadKeyBrand: unique symbol;
-/** An opaque handle on a ChaCha20-Poly1305 key; make one with aeadKey(), end it with destroyAeadKey(). */
-export interface AeadKey {
-  readonly [aeadKeyBrand]: true;
-}
-
-class AeadKeyHandle {
-  /** Our own copy of the key; null once destroyed. */
-  raw: Buffer | null;
-  constructor(raw: Buffer) {
-    this.raw = raw;
-  }
-}
-
-function handle(k: AeadKey): AeadKeyHandle {
-  return k as unknown as AeadKeyHandle;
-}
-
-/**
- * Wraps a copy of a 32-byte key for the data path. The caller keeps (and should wipe) its own copy.
- * @throws RangeError unless `raw` is 32 bytes.
- */
-export function aeadKey(raw: Uint8Array): AeadKey {
-  abytes('key', raw, KEY_LEN);
-  // allocUnsafeSlow: memory of its own, never a slice of Node's shared pool, so wiping it is complete.
-  const copy = Buffer.allocUnsafeSlow(KEY_LEN);
-  copy.set(raw);
-  return new AeadKeyHandle(copy) as unknown as AeadKey;
-}
-
-/** The key's bytes, for a batch back end that seals outside Node's crypto; null once destroyed. */
-export function aeadKeyBytes(k: AeadKey): Uint8Array | null {
-  return handle(k).raw;
-}
-
-/** Zeroes the key and retires the handle: later seals and opens through it fail with -1. */
-export function destroyAeadKey(k: AeadKey): void {
-  const h = handle(k);
-  if (h.raw !== null) {
-    h.raw.fill(0);
-    h.raw = null;
-  }
-}
 
 // The nonce is not secret and createCipheriv copies it, so one scratch serves every call.
 // Bytes 0..3 stay zero for ever (5.4).
@@ -102,10 +56,12 @@ export function sealInPlace(
   length: number,
   ad: Uint8Array | null,
 ): number {
-  const raw = handle(key).raw;
+  const raw = aeadKeyBytes(key);
   if (raw === null || !(start >= 0 && length >= 0 && start + length + TAG_LEN <= bytes.length)) return -1;
   writeCounter(counter);
   const c = createCipheriv(ALGORITHM, raw, NONCE, TAG_OPTIONS);
+  // setAAD's `plaintextLength` is required by @types/node's ChaCha20-Poly1305 overload but read by
+  // Node only for CCM and OCB; it is passed here and below for the types' sake.
   if (ad !== null) c.setAAD(ad, { plaintextLength: length });
   const ct = c.update(bytes.subarray(start, start + length));
   c.final();
@@ -127,7 +83,7 @@ export function openInPlace(
   length: number,
   ad: Uint8Array | null,
 ): number {
-  const raw = handle(key).raw;
+  const raw = aeadKeyBytes(key);
   if (raw === null || !(start >= 0 && length >= TAG_LEN && start + length <= bytes.length)) return -1;
   const ptLen = length - TAG_LEN;
   writeCounter(counter);
@@ -136,7 +92,8 @@ export function openInPlace(
   if (ad !== null) d.setAAD(ad, { plaintextLength: ptLen });
   const pt = d.update(bytes.subarray(start, start + ptLen));
   // Node reports a bad tag only by throwing from final(). This try is the one per packet that the
-  // style guide's no-try-in-loops rule has to give way to; the native batch will return a status.
+  // style guide's no-try-in-loops rule has to give way to, on the portable path only: the native
+  // batch returns a status.
   // Forged packets are what an attacker can send at line rate, and most of a rejection's cost is
   // the Error's stack trace, so capture none: openInPlace of 1420 B with a bad tag, ~11,900 -> ~9,500
   // ns (median of 7 x 20,000; a good tag costs ~6,600). final() runs no JS, so the global is
@@ -251,53 +208,12 @@ export function open(
 }
 
 /**
- * A batch of in-place seals or opens: slot i is keys[i], counters[i] and the window
- * bufs[i][starts[i], starts[i] + lengths[i]); results[i] receives the return value of
- * sealInPlace / openInPlace (-1 for a failure). Every array is allocated once, at `capacity`.
- * Not safe for concurrent use; a native implementation will read and write the same fields.
- */
-export class AeadBatch {
-  readonly capacity: number;
-  /** Slots in use, 0..capacity. */
-  count: number;
-  keys: (AeadKey | null)[];
-  counters: Float64Array;
-  bufs: (Uint8Array | null)[];
-  starts: Int32Array;
-  lengths: Int32Array;
-  results: Int32Array;
-
-  constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`capacity: expected a positive integer, got ${capacity}`);
-    }
-    this.capacity = capacity;
-    this.count = 0;
-    this.keys = new Array<AeadKey | null>(capacity).fill(null);
-    this.counters = new Float64Array(capacity);
-    this.bufs = new Array<Uint8Array | null>(capacity).fill(null);
-    this.starts = new Int32Array(capacity);
-    this.lengths = new Int32Array(capacity);
-    this.results = new Int32Array(capacity);
-  }
-
-  /** Drops every key and buffer reference, so a finished batch pins nothing, and empties it. */
-  clear(): void {
-    for (let i = 0; i < this.capacity; i++) {
-      this.keys[i] = null;
-      this.bufs[i] = null;
-    }
-    this.count = 0;
-  }
-}
-
-/**
  * Seals slots 0..count-1; results[i] = length + 16, or -1 (missing key or buffer, no room). One C call
  * for the whole batch where the native shim is loaded (~1.2-1.8 us per 1420-byte packet against
- * ~7-13 us through createCipheriv, measured by `node dist/native/aead-bench.js`), else the loop below.
+ * ~7-13 us through createCipheriv, measured by `npm run bench:aead`), else the loop below.
  */
 export function sealBatch(b: AeadBatch): void {
-  if (native !== null) nativeSealBatch(b, aeadKeyBytes);
+  if (native !== null) sealBatchNative(b);
   else sealBatchPortable(b);
 }
 
@@ -306,7 +222,7 @@ export function sealBatch(b: AeadBatch): void {
  * of a failed slot is left unspecified (the native batch zeroes what it decrypted before the tag check).
  */
 export function openBatch(b: AeadBatch): void {
-  if (native !== null) nativeOpenBatch(b, aeadKeyBytes);
+  if (native !== null) openBatchNative(b);
   else openBatchPortable(b);
 }
 

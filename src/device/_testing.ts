@@ -9,6 +9,8 @@ import { MemoryTun } from '../tun/memory.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import assert from 'node:assert/strict';
 import { FakeClock, type Clock } from '../base/clock.js';
+import { parseIp } from '../net/address.js';
+import { setIpv4HeaderChecksum } from '../net/checksum.js';
 import { Device } from './device.js';
 
 export interface Node {
@@ -92,10 +94,6 @@ export async function until(cond: () => boolean, turns = 500): Promise<boolean> 
   return cond();
 }
 
-function ipv4Bytes(s: string): number[] {
-  return s.split('.').map(Number);
-}
-
 /** An IPv4 UDP packet from src to dst with `payloadLen` bytes derived from `seed`. */
 export function ipv4Packet(src: string, dst: string, payloadLen: number, seed = 0): Uint8Array {
   const total = 20 + 8 + payloadLen;
@@ -105,14 +103,9 @@ export function ipv4Packet(src: string, dst: string, payloadLen: number, seed = 
   p[3] = total & 0xff;
   p[8] = 64;
   p[9] = 17;
-  p.set(ipv4Bytes(src), 12);
-  p.set(ipv4Bytes(dst), 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  const ck = ~sum & 0xffff;
-  p[10] = ck >> 8;
-  p[11] = ck & 0xff;
+  p.set(parseIp(src)!, 12);
+  p.set(parseIp(dst)!, 16);
+  setIpv4HeaderChecksum(p, 0, 20);
   p[20] = 0x30;
   p[21] = 0x39;
   p[22] = 0x30;

@@ -1,9 +1,10 @@
 /**
  * What the data path (send.ts, receive.ts, handshake.ts) needs from the device. The Device implements
- * it; the paths import only this, so the device file can import them without a cycle.
+ * it; the paths import only this, so the device file can import them without a cycle. Per-peer state
+ * and its events are the Peer's (peer.ts).
  */
 import type { Source } from '../buffer/packet-buffer.js';
-import type { Bind, Endpoint } from '../conn/bind.js';
+import type { Bind } from '../conn/bind.js';
 import type { Tun } from '../tun/tun.js';
 import type { AllowedIPs } from './allowed-ips.js';
 import type { Clock } from '../base/clock.js';
@@ -24,14 +25,13 @@ export interface DeviceContext {
   readonly cookieChecker: CookieChecker;
   readonly rateLimiter: RateLimiter;
   readonly drops: DropCounters;
-  /** The open bind, or null while the device is down. */
-  readonly bindOrNull: Bind | null;
+  /** The UDP back end; send through it only while bindOpen. */
+  readonly bind: Bind;
+  /** The bind's sockets are open (false while the device is down, or between rebinds). */
+  readonly bindOpen: boolean;
   /** Inner MTU, for padding (5.4.6). */
   readonly mtu: number;
   isUp(): boolean;
   peerByPublicKey(key: Uint8Array): Peer | null;
   verbose(msg: string): void;
-  /** Control-path notifications (events for the embedder). */
-  notifyHandshake(peer: Peer): void;
-  notifyEndpoint(peer: Peer, endpoint: Endpoint): void;
 }

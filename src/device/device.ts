@@ -1,7 +1,8 @@
 /**
  * The WireGuard device: one static identity, its peers, the cryptokey routing table, and the two
  * directions of the data path between a Tun and a Bind. The control surface (configure, up, down,
- * close, events) is here; the packet work is in send.ts, receive.ts and handshake.ts.
+ * close, events) is here; the packet work is in send.ts, receive.ts and handshake.ts, and each
+ * peer's session state, timers included, in peer.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
@@ -11,25 +12,22 @@ import { constantTimeEqual, keyToHex } from '../crypto/keys.js';
 import type { Tun, TunEvent, TunHandler } from '../tun/tun.js';
 import { AllowedIPs } from './allowed-ips.js';
 import { systemClock, type Clock } from '../base/clock.js';
-import { REJECT_AFTER_MESSAGES } from './constants.js';
 import { DATA_HEADER_LEN, PADDING_MULTIPLE, TAG_LEN } from './messages.js';
 import type { DeviceContext } from './context.js';
 import { CookieChecker } from './cookie.js';
 import { DeviceStateError } from './errors.js';
 import { HandshakeQueue } from './handshake.js';
 import { IndexTable } from './index-table.js';
-import type { Keypair } from './keypair.js';
 import { silentLogger, type Logger } from '../base/logger.js';
 import { StaticIdentity } from './noise.js';
-import { Peer } from './peer.js';
+import { Peer, type PeerHost } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
 import { Receiver } from './receive.js';
 import { Sender } from './send.js';
 import { DropCounters } from './stats.js';
-import { PeerTimers, type TimerActions } from './timers.js';
-import { uapiGet, uapiSet } from './uapi.js';
-import { configToUapi, parseConfig, type WgConfig } from './config.js';
-import { resolveEndpoint } from './resolve.js';
+import { uapiGet, uapiSet, type UapiDevice } from './uapi.js';
+import { configToUapi, parseConfig, type WgConfig } from '../config/wg-quick.js';
+import { resolveEndpoint } from '../config/resolve.js';
 
 export interface DeviceOptions {
   tun: Tun;
@@ -52,7 +50,7 @@ export interface DeviceEvents {
   tun: [event: TunEvent];
 }
 
-export class Device extends EventEmitter<DeviceEvents> implements DeviceContext, TunHandler, BindHandler, TimerActions {
+export class Device extends EventEmitter<DeviceEvents> implements DeviceContext, PeerHost, UapiDevice, TunHandler, BindHandler {
   readonly clock: Clock;
   readonly tun: Tun;
   readonly bind: Bind;
@@ -71,10 +69,9 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
   private readonly receiver: Receiver;
   private readonly handshakes: HandshakeQueue;
   private state: 'down' | 'up' | 'closed' = 'down';
-  private bound: Bind | null = null;
-  /** Configured listen port; after up(), the port actually bound. */
-  listenPort = 0;
-  fwmark = 0;
+  private bindIsOpen = false;
+  private port = 0;
+  private mark = 0;
   private gcTimer: ReturnType<typeof setInterval> | null = null;
   private readonly resumeReaders: () => void;
 
@@ -93,7 +90,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     this.receiver = new Receiver(this, this.sender, this.handshakes);
     this.resumeReaders = () => {
       this.tun.resume();
-      this.bound?.resume();
+      if (this.bindIsOpen) this.bind.resume();
     };
     this.pool.budget?.onResume(this.resumeReaders);
     this.tun.open(this, this.source);
@@ -101,8 +98,19 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
 
   // ---- DeviceContext ----
 
-  get bindOrNull(): Bind | null {
-    return this.bound;
+  /** Whether the bind is open: a port change on a down device is only remembered. */
+  get bindOpen(): boolean {
+    return this.bindIsOpen;
+  }
+
+  /** Configured listen port; after up(), the port actually bound. */
+  get listenPort(): number {
+    return this.port;
+  }
+
+  /** SO_MARK for the bind's sockets (`wg set ... fwmark`); 0 is none. */
+  get fwmark(): number {
+    return this.mark;
   }
 
   get mtu(): number {
@@ -125,12 +133,22 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     this.log.error?.(msg);
   }
 
-  notifyHandshake(peer: Peer): void {
+  // ---- PeerHost: what peers tell the device ----
+
+  freeIndex(index: number): void {
+    this.indexTable.delete(index);
+  }
+
+  handshakeComplete(peer: Peer): void {
     this.emit('handshake', peer.publicKeyBase64);
   }
 
-  notifyEndpoint(peer: Peer, endpoint: Endpoint): void {
+  endpointChanged(peer: Peer, endpoint: Endpoint): void {
     this.emit('endpoint', peer.publicKeyBase64, endpoint.toString());
+  }
+
+  handshakeFailed(peer: Peer): void {
+    this.emit('handshake-failed', peer.publicKeyBase64);
   }
 
   // ---- TunHandler / BindHandler: the data path enters here ----
@@ -154,26 +172,6 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     return DATA_HEADER_LEN + this.tun.mtu() + PADDING_MULTIPLE + TAG_LEN;
   }
 
-  // ---- TimerActions ----
-
-  sendInitiation(peer: Peer, isRetry: boolean): void {
-    this.sender.sendInitiation(peer, isRetry);
-  }
-
-  sendKeepalive(peer: Peer): void {
-    this.sender.sendKeepalive(peer);
-  }
-
-  handshakeGaveUp(peer: Peer): void {
-    peer.flushStaged();
-    this.emit('handshake-failed', peer.publicKeyBase64);
-  }
-
-  zeroKeyMaterial(peer: Peer): void {
-    this.verbose(`${peer}: removing all keys, since we haven't received a new one in a while`);
-    peer.zeroKeys();
-  }
-
   // ---- configuration ----
 
   /** Set (or, with null / all zeros, clear) the private key. Peers whose key is our own are removed. */
@@ -188,18 +186,8 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
         this.removePeer(peer.publicKey);
         continue;
       }
-      peer.handshake.precompute(this.identity);
-      this.expireCurrentKeypairs(peer);
+      peer.identityChanged(this.identity);
     }
-  }
-
-  /** Sessions made under old keys must not carry new data: force a fresh handshake on next send. */
-  private expireCurrentKeypairs(peer: Peer): void {
-    peer.handshake.clear();
-    peer.handshake.lastSentHandshake = -Infinity;
-    const kps = peer.keypairs;
-    if (kps.current !== null) kps.current.sendCounter = REJECT_AFTER_MESSAGES;
-    if (kps.next !== null) kps.next.sendCounter = REJECT_AFTER_MESSAGES;
   }
 
   /** The peer with this public key, created if absent. Returns null for our own public key. */
@@ -208,11 +196,9 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     const existing = this.peers.get(hex);
     if (existing !== undefined) return existing;
     if (this.identity.hasKey && constantTimeEqual(publicKey, this.identity.publicKey)) return null;
-    const peer = new Peer(publicKey, (k) => this.dropKeypair(k));
-    peer.timers = new PeerTimers(peer, this.clock, this);
-    peer.handshake.precompute(this.identity);
+    const peer = new Peer(publicKey, this.identity, this.clock, this.sender, this);
     this.peers.set(hex, peer);
-    if (this.state === 'up') this.startPeer(peer);
+    if (this.state === 'up') peer.start();
     return peer;
   }
 
@@ -220,7 +206,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     const hex = keyToHex(publicKey);
     const peer = this.peers.get(hex);
     if (peer === undefined) return false;
-    this.stopPeer(peer);
+    peer.stop();
     this.allowedIPs.removeByValue(peer);
     peer.destroy();
     this.peers.delete(hex);
@@ -231,38 +217,24 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     for (const peer of [...this.peers.values()]) this.removePeer(peer.publicKey);
   }
 
-  setPersistentKeepalive(peer: Peer, seconds: number): void {
-    const was = peer.persistentKeepaliveSec;
-    peer.persistentKeepaliveSec = seconds;
-    peer.timers.onPersistentKeepaliveChanged();
-    // Turning it on sends one at once, so a NAT mapping opens now (as wireguard-go does).
-    if (was === 0 && seconds > 0 && peer.running) this.sender.sendKeepalive(peer);
+  /** UDP endpoint text as the bind reads it (numeric, "a.b.c.d:port" or "[v6]:port"). */
+  parseEndpoint(text: string): Endpoint {
+    return this.bind.parseEndpoint(text);
   }
 
-  private dropKeypair(k: Keypair): void {
-    this.indexTable.delete(k.localIndex);
-    k.destroy();
+  /**
+   * The listen port: a device whose bind is open rebinds at once (and throws, changing nothing, when
+   * the port is taken); a down device remembers it for up().
+   */
+  async setListenPort(port: number): Promise<void> {
+    if (this.bindIsOpen) await this.rebind(port);
+    else this.port = port;
   }
 
-  private startPeer(peer: Peer): void {
-    if (peer.running) return;
-    peer.running = true;
-    peer.handshake.lastSentHandshake = -Infinity;
-    if (peer.persistentKeepaliveSec > 0) this.sender.sendKeepalive(peer);
-  }
-
-  private stopPeer(peer: Peer): void {
-    peer.running = false;
-    peer.timers.stop();
-    if (peer.handshake.localIndex !== 0) this.indexTable.delete(peer.handshake.localIndex);
-    peer.handshake.localIndex = 0;
-    peer.zeroKeys();
-    peer.flushStaged();
-  }
-
-  /** Flush a peer's staged packets now (after configuration gave it an endpoint, say). */
-  flushPeer(peer: Peer): void {
-    if (peer.running && peer.stagedCount > 0) this.sender.flush(peer);
+  /** SO_MARK on the bind's sockets, now if they are open and on every later open. */
+  setFwmark(mark: number): void {
+    this.mark = mark;
+    if (this.bindIsOpen) this.bind.setMark(mark);
   }
 
   // ---- configuration by text ----
@@ -305,28 +277,28 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     this.state = 'up';
     this.gcTimer = setInterval(() => this.rateLimiter.collectGarbage(), 1000);
     this.gcTimer.unref();
-    for (const peer of this.peers.values()) this.startPeer(peer);
+    for (const peer of this.peers.values()) peer.start();
     this.verbose('device up');
     return this.listenPort;
   }
 
   /** Close the bind (throws like bind.open when the port is taken) and open it again on `port`. */
-  async rebind(port: number): Promise<void> {
-    const old = this.bound;
-    this.bound = null;
-    if (old !== null) await old.close();
+  private async rebind(port: number): Promise<void> {
+    const wasOpen = this.bindIsOpen;
+    this.bindIsOpen = false;
+    if (wasOpen) await this.bind.close();
     try {
       this.bind.expectDatagrams?.(this.maxDatagram());
       const actual = await this.bind.open(port, this, this.source);
-      this.bound = this.bind;
-      this.listenPort = actual;
-      if (this.fwmark !== 0) this.bind.setMark(this.fwmark);
+      this.bindIsOpen = true;
+      this.port = actual;
+      if (this.mark !== 0) this.bind.setMark(this.mark);
     } catch (err) {
-      if (old !== null) {
+      if (wasOpen) {
         // Put the old socket back so a refused port change leaves the device as it was.
         try {
-          await this.bind.open(this.listenPort, this, this.source);
-          this.bound = this.bind;
+          await this.bind.open(this.port, this, this.source);
+          this.bindIsOpen = true;
         } catch {
           /* the old port is gone too: the device stays without a socket, as the error says */
         }
@@ -335,21 +307,16 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     }
   }
 
-  /** Whether the bind is open: a port change on a down device is only remembered. */
-  get hasBind(): boolean {
-    return this.bound !== null;
-  }
-
   async down(): Promise<void> {
     if (this.state !== 'up') return;
     this.state = 'down';
     if (this.gcTimer !== null) clearInterval(this.gcTimer);
     this.gcTimer = null;
-    for (const peer of this.peers.values()) this.stopPeer(peer);
+    for (const peer of this.peers.values()) peer.stop();
     this.handshakes.clear();
-    const b = this.bound;
-    this.bound = null;
-    if (b !== null) await b.close();
+    const wasOpen = this.bindIsOpen;
+    this.bindIsOpen = false;
+    if (wasOpen) await this.bind.close();
     this.verbose('device down');
   }
 

@@ -22,12 +22,16 @@ import { MemoryTun } from '../tun/memory.js';
 import { StdBind } from '../conn/std.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { keyToBase64, keyToHex } from '../crypto/keys.js';
-import { echoReplyFor, icmp4Echo, icmp6Echo, parseEcho } from './_packets.js';
+import { echoReplyFor, icmp4Echo, icmp6Echo, parseEcho } from '../net/_packets.js';
 import { IN_CI, makeNamespace, netnsUnavailable, nsExec, nsExecAsync, removeNamespace, startPeerDaemon, stopChild, peerBinaries, type PeerBinary } from './_netns.js';
 
-const NS = 'wgts-interop';
-const VETH = 'vethwgi';
-const IF = 'wgi0';
+// Names and root-namespace addresses carry the process id, so parallel runs never collide.
+const TAG = process.pid % 100000;
+const NS = `wgts-interop${TAG}`;
+const VETH = `vwgi${TAG}`;
+const IF = `wgi${TAG}`;
+const OUTER4 = `198.18.${TAG % 250}`;
+const OUTER6 = `fd18:${(TAG % 250).toString(16)}:`;
 const V4_WGTS = new Uint8Array([10, 77, 0, 1]);
 const V4_PEER = new Uint8Array([10, 77, 0, 2]);
 const V6_WGTS = new Uint8Array([0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -74,15 +78,15 @@ for (const c of cases) {
     const wgKey = generatePrivateKey();
     const myKey = generatePrivateKey();
     const psk = randomBytes(32);
-    makeNamespace(NS, VETH, '198.18.0.1', '198.18.0.2', 'fd18::1', 'fd18::2');
+    makeNamespace(NS, VETH, `${OUTER4}.1`, `${OUTER4}.2`, `${OUTER6}:1`, `${OUTER6}:2`);
     const child = await startPeerDaemon(c.bin, NS, IF);
     const tun = new MemoryTun({ name: 'interop' });
     const dev = new Device({ tun, bind: new StdBind() });
     try {
       await dev.ipcSet(`private_key=${keyToHex(myKey)}\nlisten_port=0\n`);
       const port = await dev.up();
-      const myOuter = c.outer === 4 ? '198.18.0.1' : '[fd18::1]';
-      const peerOuter = c.outer === 4 ? '198.18.0.2' : '[fd18::2]';
+      const myOuter = c.outer === 4 ? `${OUTER4}.1` : `[${OUTER6}:1]`;
+      const peerOuter = c.outer === 4 ? `${OUTER4}.2` : `[${OUTER6}:2]`;
 
       writeFileSync(join(dir, 'key'), keyToBase64(wgKey) + '\n', { mode: 0o600 });
       writeFileSync(join(dir, 'psk'), keyToBase64(psk) + '\n', { mode: 0o600 });

@@ -5,6 +5,7 @@
  */
 import { aeadKey, destroyAeadKey, type AeadKey } from '../crypto/aead.js';
 import { wipe } from '../crypto/keys.js';
+import { REJECT_AFTER_MESSAGES } from './constants.js';
 import { ReplayFilter } from './replay.js';
 
 export class Keypair {
@@ -86,6 +87,12 @@ export class Keypairs {
     this.current = k;
     this.next = null;
     return true;
+  }
+
+  /** No new data on the current or next keypair (they still open what arrives): the next send handshakes. */
+  retireForSending(): void {
+    if (this.current !== null) this.current.sendCounter = REJECT_AFTER_MESSAGES;
+    if (this.next !== null) this.next.sendCounter = REJECT_AFTER_MESSAGES;
   }
 
   clear(): void {

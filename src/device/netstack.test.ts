@@ -16,7 +16,7 @@ import { NetStack } from '../netstack/stack.js';
 import type { Tun } from '../tun/tun.js';
 import { MemoryTun } from '../tun/memory.js';
 import { Device } from './device.js';
-import { icmp4Echo, icmp6Echo, parseEcho } from './_packets.js';
+import { icmp4Echo, icmp6Echo, parseEcho } from '../net/_packets.js';
 import { until } from './_testing.js';
 
 const V4 = ['10.0.0.1', '10.0.0.2'];

@@ -97,8 +97,6 @@ export class Handshake {
   /** Greatest TAI64N seen in an initiation from this peer: older ones are replays (5.1). */
   readonly lastTimestamp = new Uint8Array(TIMESTAMP_LEN);
   lastInitiationConsumption = -Infinity;
-  /** When we last sent an initiation (monotonic ms); -Infinity for never. */
-  lastSentHandshake = -Infinity;
 
   constructor(remoteStatic: Uint8Array) {
     this.remoteStatic = new Uint8Array(remoteStatic);

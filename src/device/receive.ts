@@ -4,7 +4,8 @@
  *   1. UDP receive: a batch of datagrams in edge-allocated buffers (receiveBatch).
  *   2. Classification by the type word: handshake messages go to the handshake queue (handshake.ts);
  *      transport messages find their keypair by receiver index; anything else is dropped.
- *   3. The batch of transport messages is opened in one call (AeadBatch: the native batch drops in).
+ *   3. The batch of transport messages is opened in one call (openBatch: the shim's AEAD batch where
+ *      it is loaded).
  *   4. Per packet: replay window, keypair confirmation, roaming, and the inner source address must be
  *      in the sending peer's allowed IPs (cryptokey routing, section 2).
  *   5. One TUN write for the batch; timers run once per touched peer.
@@ -14,6 +15,14 @@
 import { AeadBatch, openBatch } from '../crypto/aead.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Endpoint } from '../conn/bind.js';
+import {
+  IPV4_MIN_HEADER_LEN,
+  IPV4_SRC_OFFSET,
+  IPV4_TOTAL_LENGTH_OFFSET,
+  IPV6_HEADER_LEN,
+  IPV6_PAYLOAD_LENGTH_OFFSET,
+  IPV6_SRC_OFFSET,
+} from '../net/ip-header.js';
 import { REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME_MS, REKEY_ON_RECEIVE_AGE_MS } from './constants.js';
 import type { DeviceContext } from './context.js';
 import type { Keypair } from './keypair.js';
@@ -33,13 +42,10 @@ import {
   readU32,
 } from './messages.js';
 import type { Peer } from './peer.js';
-import type { Sender } from './send.js';
+import { touchedIndex, type Sender } from './send.js';
 
-/** Largest number of datagrams opened in one batch. */
+/** Largest number of datagrams opened in one batch: as SEND_BATCH, one native AEAD call. */
 export const RECEIVE_BATCH = 128;
-
-const TOUCHED_ANY = 1;
-const TOUCHED_DATA = 2;
 
 /** Handshake messages leave the data path here. */
 export interface HandshakeSink {
@@ -53,8 +59,10 @@ export class Receiver {
   private readonly bufs: (PacketBuffer | null)[] = new Array<PacketBuffer | null>(RECEIVE_BATCH).fill(null);
   private readonly endpoints: (Endpoint | null)[] = new Array<Endpoint | null>(RECEIVE_BATCH).fill(null);
   private readonly tunOut: PacketBuffer[] = new Array<PacketBuffer>(RECEIVE_BATCH);
-  private readonly touched: Peer[] = [];
-  private epoch = 1;
+  /** The peers an opened batch authenticated packets of, each once; per peer, its bytes and whether any carried data. */
+  private readonly touched: (Peer | null)[] = new Array<Peer | null>(RECEIVE_BATCH).fill(null);
+  private readonly touchedBytes = new Float64Array(RECEIVE_BATCH);
+  private readonly touchedData = new Uint8Array(RECEIVE_BATCH);
 
   constructor(
     private readonly dev: DeviceContext,
@@ -140,8 +148,10 @@ export class Receiver {
     const dev = this.dev;
     const batch = this.batch;
     openBatch(batch);
-    const epoch = ++this.epoch;
     const touched = this.touched;
+    const touchedBytes = this.touchedBytes;
+    const touchedData = this.touchedData;
+    let peers = 0;
     let out = 0;
     for (let i = 0; i < n; i++) {
       const buf = this.bufs[i]!;
@@ -164,40 +174,33 @@ export class Receiver {
         buf.release();
         continue;
       }
-      if (peer.recvEpoch !== epoch) {
-        peer.recvEpoch = epoch;
-        peer.touchedFlags = 0;
-        touched.push(peer);
+      const t = touchedIndex(touched, peers, peer);
+      if (t === peers) {
+        touched[peers++] = peer;
+        touchedBytes[t] = 0;
+        touchedData[t] = 0;
       }
-      peer.touchedFlags |= TOUCHED_ANY;
-      if (peer.keypairs.received(kp)) {
-        // The responder's next keypair is confirmed by its first use (6.1).
-        peer.timers.onHandshakeComplete();
-        peer.lastHandshakeWallMs = dev.clock.wallNow();
-        dev.notifyHandshake(peer);
-      }
-      if (peer.endpoint !== endpoint) {
-        peer.endpoint = endpoint; // roaming (paper 2.1): the latest authenticated source wins
-        dev.notifyEndpoint(peer, endpoint);
-      }
-      peer.rxBytes += buf.end - buf.start;
+      touchedBytes[t] += buf.end - buf.start;
+      // The responder's next keypair is confirmed by its first use (6.1).
+      peer.receivedOn(kp);
+      peer.roamTo(endpoint);
       if (plain === 0) {
         buf.release(); // keepalive
         continue;
       }
-      peer.touchedFlags |= TOUCHED_DATA;
+      touchedData[t] = 1;
       const b = buf.bytes;
       const s = buf.start + DATA_HEADER_LEN;
       const version = b[s]! >> 4;
       let innerLen = -1;
       let ok = false;
-      if (version === 4 && plain >= 20) {
-        innerLen = (b[s + 2]! << 8) | b[s + 3]!;
-        if (innerLen >= 20 && innerLen <= plain) ok = dev.allowedIPs.lookup(b, s + 12, 4) === peer;
+      if (version === 4 && plain >= IPV4_MIN_HEADER_LEN) {
+        innerLen = (b[s + IPV4_TOTAL_LENGTH_OFFSET]! << 8) | b[s + IPV4_TOTAL_LENGTH_OFFSET + 1]!;
+        if (innerLen >= IPV4_MIN_HEADER_LEN && innerLen <= plain) ok = dev.allowedIPs.lookup(b, s + IPV4_SRC_OFFSET, 4) === peer;
         else innerLen = -1;
-      } else if (version === 6 && plain >= 40) {
-        innerLen = 40 + ((b[s + 4]! << 8) | b[s + 5]!);
-        if (innerLen <= plain) ok = dev.allowedIPs.lookup(b, s + 8, 6) === peer;
+      } else if (version === 6 && plain >= IPV6_HEADER_LEN) {
+        innerLen = IPV6_HEADER_LEN + ((b[s + IPV6_PAYLOAD_LENGTH_OFFSET]! << 8) | b[s + IPV6_PAYLOAD_LENGTH_OFFSET + 1]!);
+        if (innerLen <= plain) ok = dev.allowedIPs.lookup(b, s + IPV6_SRC_OFFSET, 6) === peer;
         else innerLen = -1;
       }
       if (!ok) {
@@ -212,16 +215,16 @@ export class Receiver {
     }
     batch.clear();
     if (out > 0) dev.tun.write(this.tunOut, out);
-    for (let i = 0; i < touched.length; i++) {
+    for (let i = 0; i < peers; i++) {
       const peer = touched[i]!;
-      peer.timers.onAnyAuthenticatedPacketTraversal();
-      peer.timers.onAnyAuthenticatedPacketReceived();
-      if ((peer.touchedFlags & TOUCHED_DATA) !== 0) peer.timers.onDataReceived();
+      touched[i] = null;
+      peer.addRxBytes(touchedBytes[i]!);
+      peer.onAuthenticatedPacketReceived();
+      if (touchedData[i] !== 0) peer.onDataReceived();
       this.keepKeyFreshReceiving(peer);
       // A confirmed session may have packets waiting for it.
-      if (peer.stagedCount > 0) this.sender.flush(peer);
+      if (peer.stagedCount > 0) this.sender.sendStaged(peer);
     }
-    touched.length = 0;
   }
 
   /**
@@ -229,12 +232,8 @@ export class Receiver {
    * new handshake once, so the session does not die between two rekey-on-send opportunities.
    */
   private keepKeyFreshReceiving(peer: Peer): void {
-    if (peer.sentLastMinuteHandshake) return;
     const kp = peer.keypairs.current;
-    if (kp === null || !kp.isInitiator) return;
-    if (this.dev.clock.now() - kp.created >= REKEY_ON_RECEIVE_AGE_MS) {
-      peer.sentLastMinuteHandshake = true;
-      this.sender.sendInitiation(peer, false);
-    }
+    if (kp === null || !kp.isInitiator || this.dev.clock.now() - kp.created < REKEY_ON_RECEIVE_AGE_MS) return;
+    if (peer.claimLastMinuteHandshake()) this.sender.sendInitiation(peer, false);
   }
 }

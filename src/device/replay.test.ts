@@ -3,12 +3,17 @@
 // twin that remembers every counter in a Set.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { REJECT_AFTER_MESSAGES } from './constants.js';
 import { ReplayFilter, REPLAY_WINDOW_SIZE } from './replay.js';
 
 // The kernel's REJECT_AFTER_MESSAGES is 2^64 - 2^13 - 1 (wireguard-go's port uses 2^64 - 2^4 - 1).
-// wgts counters are JS numbers below 2^53, where neither is exact, so cases 25-34 keep their offsets
-// from the same limit moved below 2^53; every value they touch is then an exact integer.
-const REJECT_AFTER_MESSAGES = 2 ** 53 - 2 ** 13 - 1;
+// wgts counters are JS numbers below 2^53, where neither is exact; constants.ts moves the limit below
+// 2^53 by the same offset, so cases 25-34 keep their offsets from it and every value is exact.
+
+test('the limit is an exact integer below 2^53, the paper\'s offset from its own', () => {
+  assert.ok(Number.isSafeInteger(REJECT_AFTER_MESSAGES));
+  assert.equal(2 ** 53 - REJECT_AFTER_MESSAGES, 2 ** 13 + 1);
+});
 
 function runner(filter: ReplayFilter, label: string): (n: number, expected: boolean) => void {
   let testNumber = 0;

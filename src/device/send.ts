@@ -5,17 +5,18 @@
  *   1. TUN read: a batch of IP packets arrives in edge-allocated buffers (routeBatch).
  *   2. Routing: the destination address picks the peer in allowed-IPs (cryptokey routing, section 2);
  *      packets without a peer are dropped.
- *   3. Staging: each packet is queued on its peer; every peer touched by the batch is flushed once.
+ *   3. Staging: each packet is queued on its peer; every peer the batch touched is sent to once.
  *   4. Per peer: if no usable keypair, start a handshake and keep the packets staged. Otherwise assign
  *      counters in order, write the header into the headroom, zero-pad in the tailroom, and seal the
- *      whole batch in one call (AeadBatch: the native batch drops in here).
+ *      whole batch in one call (sealBatch: the shim's AEAD batch where it is loaded).
  *   5. Transmission: one bind.send per peer batch; the bind owns and releases the buffers.
  *
  * Everything is synchronous on one thread, so per-peer order is the order of the TUN reads.
  */
 import { AeadBatch, sealBatch } from '../crypto/aead.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import { REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS, REKEY_TIMEOUT_MS } from './constants.js';
+import { IPV4_DST_OFFSET, IPV4_MIN_HEADER_LEN, IPV6_DST_OFFSET, IPV6_HEADER_LEN } from '../net/ip-header.js';
+import { REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS } from './constants.js';
 import type { DeviceContext } from './context.js';
 import type { Keypair } from './keypair.js';
 import {
@@ -30,9 +31,12 @@ import {
   writeU32,
 } from './messages.js';
 import { createInitiation, createResponse } from './noise.js';
-import type { Peer } from './peer.js';
+import type { Peer, PeerSender } from './peer.js';
 
-/** Largest number of packets sealed and sent in one batch. */
+/**
+ * Largest number of packets sealed and sent in one batch: 128, the native shim's MAX_BATCH (one AEAD
+ * call, one sendmmsg) and wireguard-go's IdealBatchSize; a TUN read batch is at most as large.
+ */
 export const SEND_BATCH = 128;
 
 /** Padded length of a plaintext of `len` bytes (5.4.6): up to a multiple of 16, capped at the MTU. */
@@ -48,44 +52,45 @@ export function keypairUsableForSend(kp: Keypair | null, now: number): kp is Key
   return kp !== null && !kp.dead && now - kp.created < REJECT_AFTER_TIME_MS && kp.sendCounter < REJECT_AFTER_MESSAGES;
 }
 
-export class Sender {
+export class Sender implements PeerSender {
   private readonly batch = new AeadBatch(SEND_BATCH);
   private readonly out: PacketBuffer[] = new Array<PacketBuffer>(SEND_BATCH);
-  private readonly touched: Peer[] = [];
-  private epoch = 1;
+  /** The peers a routeBatch staged packets on, each once, in the order first seen. */
+  private readonly touched: (Peer | null)[] = new Array<Peer | null>(SEND_BATCH).fill(null);
 
   constructor(private readonly dev: DeviceContext) {}
 
   /** Step 1-3 for a TUN batch; the buffers become ours. */
   routeBatch(bufs: PacketBuffer[], count: number): void {
     const dev = this.dev;
-    const epoch = ++this.epoch;
     const touched = this.touched;
+    let peers = 0;
     for (let i = 0; i < count; i++) {
       const buf = bufs[i]!;
       const b = buf.bytes;
       const s = buf.start;
       const len = buf.end - s;
       let peer: Peer | null = null;
-      if (len >= 20 && b[s]! >> 4 === 4) peer = dev.allowedIPs.lookup(b, s + 16, 4);
-      else if (len >= 40 && b[s]! >> 4 === 6) peer = dev.allowedIPs.lookup(b, s + 24, 6);
+      const version = b[s]! >> 4;
+      if (version === 4 && len >= IPV4_MIN_HEADER_LEN) peer = dev.allowedIPs.lookup(b, s + IPV4_DST_OFFSET, 4);
+      else if (version === 6 && len >= IPV6_HEADER_LEN) peer = dev.allowedIPs.lookup(b, s + IPV6_DST_OFFSET, 6);
       if (peer === null || !dev.isUp()) {
         dev.drops.noRoute++;
         buf.release();
         continue;
       }
       dev.drops.stagedOverflow += peer.stage(buf);
-      if (peer.sendEpoch !== epoch) {
-        peer.sendEpoch = epoch;
-        touched.push(peer);
-      }
+      if (touchedIndex(touched, peers, peer) === peers) touched[peers++] = peer;
     }
-    for (let i = 0; i < touched.length; i++) this.flush(touched[i]!);
-    touched.length = 0;
+    for (let i = 0; i < peers; i++) {
+      const peer = touched[i]!;
+      touched[i] = null;
+      this.sendStaged(peer);
+    }
   }
 
   /** Steps 4-5: send whatever is staged on `peer`, or start a handshake if no session can carry it. */
-  flush(peer: Peer): void {
+  sendStaged(peer: Peer): void {
     const dev = this.dev;
     if (!peer.running) return;
     const now = dev.clock.now();
@@ -94,23 +99,23 @@ export class Sender {
       this.sendInitiation(peer, false);
       return;
     }
-    const bind = dev.bindOrNull;
     const endpoint = peer.endpoint;
-    if (bind === null || endpoint === null) return; // stay staged: a handshake may bring an endpoint
+    if (!dev.bindOpen || endpoint === null) return; // stay staged: a handshake may bring an endpoint
+    let bytes = 0;
     let sentData = false;
     while (peer.stagedCount > 0) {
       const n = this.sealStaged(peer, kp);
       if (n === 0) break;
       for (let i = 0; i < n; i++) {
-        const buf = this.out[i]!;
-        peer.txBytes += buf.end - buf.start;
-        if (buf.end - buf.start > DATA_HEADER_LEN + TAG_LEN) sentData = true;
+        const len = this.out[i]!.end - this.out[i]!.start;
+        bytes += len;
+        if (len > DATA_HEADER_LEN + TAG_LEN) sentData = true;
       }
-      bind.send(this.out, n, endpoint);
+      dev.bind.send(this.out, n, endpoint);
     }
-    peer.timers.onAnyAuthenticatedPacketTraversal();
-    peer.timers.onAnyAuthenticatedPacketSent();
-    if (sentData) peer.timers.onDataSent();
+    peer.addTxBytes(bytes);
+    peer.onAuthenticatedPacketSent();
+    if (sentData) peer.onDataSent();
     // Keep the key fresh (6.2): only the initiator rekeys on send, so both sides do not race.
     if (kp.isInitiator && (kp.sendCounter > REKEY_AFTER_MESSAGES || now - kp.created >= REKEY_AFTER_TIME_MS)) {
       this.sendInitiation(peer, false);
@@ -127,8 +132,10 @@ export class Sender {
       let buf = peer.unstage()!;
       const len = buf.end - buf.start;
       const padded = paddedLength(len, mtu);
-      if (buf.start < DATA_HEADER_LEN || buf.bytes.length - buf.start < padded + TAG_LEN) {
-        // A buffer from a foreign origin without our head/tailroom: copy it once into one of ours.
+      // The header goes in front of the window and padding + tag behind it, inside this buffer's own
+      // chunk [base, limit): a foreign origin may carve chunks anywhere in shared memory.
+      if (buf.start - buf.base < DATA_HEADER_LEN || buf.limit - buf.start < padded + TAG_LEN) {
+        // A buffer without that head/tailroom (a foreign origin's): copy it once into one of ours.
         const copy = dev.source.get(padded + TAG_LEN + DATA_HEADER_LEN);
         if (copy === null) {
           dev.drops.noBuffer++;
@@ -178,7 +185,7 @@ export class Sender {
       }
       peer.stage(buf);
     }
-    this.flush(peer);
+    this.sendStaged(peer);
   }
 
   /**
@@ -187,18 +194,13 @@ export class Sender {
    */
   sendInitiation(peer: Peer, isRetry: boolean): void {
     const dev = this.dev;
-    if (!peer.running || !dev.identity.hasKey) return;
-    const hs = peer.handshake;
     const now = dev.clock.now();
-    if (!isRetry) {
-      if (now - hs.lastSentHandshake < REKEY_TIMEOUT_MS) return;
-      peer.handshakeAttempts = 0;
-    }
-    hs.lastSentHandshake = now;
+    if (!peer.running || !dev.identity.hasKey || !peer.beginInitiation(now, isRetry)) return;
+    const hs = peer.handshake;
     const buf = dev.source.get(INITIATION_LEN);
     if (buf === null) {
       dev.drops.noBuffer++;
-      peer.timers.onHandshakeInitiated();
+      peer.onHandshakeInitiated();
       return;
     }
     if (hs.localIndex !== 0) dev.indexTable.delete(hs.localIndex);
@@ -213,9 +215,8 @@ export class Sender {
     peer.cookies.addMacs(buf.bytes, buf.start, INITIATION_LEN, now);
     buf.end = buf.start + INITIATION_LEN;
     dev.verbose(`${peer}: sending handshake initiation`);
-    peer.timers.onAnyAuthenticatedPacketTraversal();
-    peer.timers.onAnyAuthenticatedPacketSent();
-    peer.timers.onHandshakeInitiated();
+    peer.onAuthenticatedPacketSent();
+    peer.onHandshakeInitiated();
     this.transmit(peer, buf);
   }
 
@@ -242,8 +243,7 @@ export class Sender {
     peer.cookies.addMacs(buf.bytes, buf.start, RESPONSE_LEN, dev.clock.now());
     buf.end = buf.start + RESPONSE_LEN;
     dev.verbose(`${peer}: sending handshake response`);
-    peer.timers.onAnyAuthenticatedPacketTraversal();
-    peer.timers.onAnyAuthenticatedPacketSent();
+    peer.onAuthenticatedPacketSent();
     this.transmit(peer, buf);
     return index;
   }
@@ -252,14 +252,25 @@ export class Sender {
 
   /** Send one control message to the peer's endpoint (dropped when there is none or the device is down). */
   private transmit(peer: Peer, buf: PacketBuffer): void {
-    const bind = this.dev.bindOrNull;
     const endpoint = peer.endpoint;
-    if (bind === null || endpoint === null) {
+    if (!this.dev.bindOpen || endpoint === null) {
       buf.release();
       return;
     }
-    peer.txBytes += buf.end - buf.start;
+    peer.addTxBytes(buf.end - buf.start);
     this.one[0] = buf;
-    bind.send(this.one, 1, endpoint);
+    this.dev.bind.send(this.one, 1, endpoint);
   }
+}
+
+/**
+ * Where `peer` is in list[0, n), or n when it is not there yet (the caller appends it): how a batch
+ * remembers the peers it touched without a mark on the peer. The last entry is checked first, since a
+ * batch is mostly runs of one peer's packets; a batch of SEND_BATCH packets to as many peers costs
+ * ~8,000 compares (a few microseconds, against ~200 for sealing it).
+ */
+export function touchedIndex(list: (Peer | null)[], n: number, peer: Peer): number {
+  if (n > 0 && list[n - 1] === peer) return n - 1;
+  for (let i = n - 2; i >= 0; i--) if (list[i] === peer) return i;
+  return n;
 }

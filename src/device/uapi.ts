@@ -10,8 +10,34 @@
 import { keyFromHex, keyToHex, isZero } from '../crypto/keys.js';
 import type { Endpoint } from '../conn/bind.js';
 import { formatCidr, parseCidr } from '../net/address.js';
-import type { Device } from './device.js';
+import type { AllowedIPs } from './allowed-ips.js';
 import { UapiError } from './errors.js';
+import type { StaticIdentity } from './noise.js';
+import type { Peer } from './peer.js';
+
+/**
+ * What the configuration protocol reads and changes on a device. The Device implements it; this file
+ * depends on it alone, so device.ts can import this file without a cycle.
+ */
+export interface UapiDevice {
+  readonly identity: StaticIdentity;
+  readonly allowedIPs: AllowedIPs<Peer>;
+  /** Peers by lower-case hex public key, in the order they were added. */
+  readonly peers: ReadonlyMap<string, Peer>;
+  readonly listenPort: number;
+  readonly fwmark: number;
+  /** @throws for text that is not a numeric endpoint. */
+  parseEndpoint(text: string): Endpoint;
+  /** @throws (changing nothing) when the port cannot be bound. */
+  setListenPort(port: number): Promise<void>;
+  setFwmark(mark: number): void;
+  setPrivateKey(key: Uint8Array | null): void;
+  peerByPublicKey(key: Uint8Array): Peer | null;
+  /** The peer, created if absent; null for our own public key. */
+  addPeer(publicKey: Uint8Array): Peer | null;
+  removePeer(publicKey: Uint8Array): boolean;
+  removeAllPeers(): void;
+}
 
 interface PeerOp {
   publicKey: Uint8Array;
@@ -52,7 +78,7 @@ function mustBeTrue(key: string, value: string): void {
 }
 
 /** Parse and validate a set request body (lines up to the blank line or the end). Changes nothing. */
-function parseSet(dev: Device, text: string): SetRequest {
+function parseSet(dev: UapiDevice, text: string): SetRequest {
   const req: SetRequest = { privateKey: undefined, listenPort: null, fwmark: null, replacePeers: false, peers: [] };
   let peer: PeerOp | null = null;
   const lines = text.split('\n');
@@ -114,7 +140,7 @@ function parseSet(dev: Device, text: string): SetRequest {
         break;
       case 'endpoint':
         try {
-          peer.endpoint = dev.bind.parseEndpoint(value);
+          peer.endpoint = dev.parseEndpoint(value);
         } catch (err) {
           throw new UapiError('EINVAL', `invalid endpoint: ${(err as Error).message}`);
         }
@@ -152,24 +178,17 @@ function parseSet(dev: Device, text: string): SetRequest {
  * nothing was changed. A listen-port change on a running device rebinds first, so a port in use is
  * refused before anything else is applied.
  */
-export async function uapiSet(dev: Device, text: string): Promise<void> {
+export async function uapiSet(dev: UapiDevice, text: string): Promise<void> {
   const req = parseSet(dev, text);
 
   if (req.listenPort !== null && req.listenPort !== dev.listenPort) {
-    if (dev.hasBind) {
-      try {
-        await dev.rebind(req.listenPort);
-      } catch (err) {
-        throw new UapiError('EADDRINUSE', `failed to set listen_port ${req.listenPort}: ${(err as Error).message}`);
-      }
-    } else {
-      dev.listenPort = req.listenPort;
+    try {
+      await dev.setListenPort(req.listenPort);
+    } catch (err) {
+      throw new UapiError('EADDRINUSE', `failed to set listen_port ${req.listenPort}: ${(err as Error).message}`);
     }
   }
-  if (req.fwmark !== null && req.fwmark !== dev.fwmark) {
-    dev.fwmark = req.fwmark;
-    if (dev.hasBind) dev.bind.setMark(req.fwmark);
-  }
+  if (req.fwmark !== null && req.fwmark !== dev.fwmark) dev.setFwmark(req.fwmark);
   if (req.privateKey !== undefined) dev.setPrivateKey(req.privateKey);
   if (req.replacePeers) dev.removeAllPeers();
 
@@ -182,17 +201,17 @@ export async function uapiSet(dev: Device, text: string): Promise<void> {
     if (op.updateOnly && !exists) continue;
     const peer = dev.addPeer(op.publicKey);
     if (peer === null) continue; // our own public key: ignored, as wireguard-go does
-    if (op.presharedKey !== null) peer.handshake.presharedKey.set(op.presharedKey);
-    if (op.endpoint !== null) peer.endpoint = op.endpoint;
+    if (op.presharedKey !== null) peer.setPresharedKey(op.presharedKey);
+    if (op.endpoint !== null) peer.setEndpoint(op.endpoint);
     if (op.replaceAllowedIPs) dev.allowedIPs.removeByValue(peer);
     for (const a of op.allowedIPs) dev.allowedIPs.insert(a.ip, a.cidr, peer);
-    if (op.keepalive !== null) dev.setPersistentKeepalive(peer, op.keepalive);
-    dev.flushPeer(peer);
+    if (op.keepalive !== null) peer.setPersistentKeepalive(op.keepalive);
+    peer.sendStaged();
   }
 }
 
 /** The "get=1" answer without the trailing errno line: key=value lines, each ending in "\n". */
-export function uapiGet(dev: Device): string {
+export function uapiGet(dev: UapiDevice): string {
   const out: string[] = [];
   if (dev.identity.hasKey) out.push(`private_key=${keyToHex(dev.identity.privateKey)}`);
   if (dev.listenPort !== 0) out.push(`listen_port=${dev.listenPort}`);
@@ -219,7 +238,7 @@ export function uapiGet(dev: Device): string {
  * answer ends with "errno=N\n\n" (0, or the negated errno). Used by the UAPI socket server, which
  * passes `onError` to log why a request was refused (the protocol itself carries only the errno).
  */
-export async function uapiHandle(dev: Device, request: string, onError?: (err: UapiError) => void): Promise<string> {
+export async function uapiHandle(dev: UapiDevice, request: string, onError?: (err: UapiError) => void): Promise<string> {
   try {
     if (request === 'get=1\n\n' || request === 'get=1\n') return uapiGet(dev) + 'errno=0\n\n';
     if (request.startsWith('set=1\n')) {

@@ -1,86 +1,45 @@
 /**
- * The native AEAD batch on src/crypto's AeadBatch: the same contract as crypto's sealBatch and
- * openBatch (RFC 8439 §2.8 with WireGuard's nonce, paper 5.4.6), one C call per up to MAX_BATCH
- * slots instead of one createCipheriv per packet.
+ * The AEAD batch in the C's own terms (native/src/aead.c; binding.ts aeadSeal/aeadOpen):
+ * ChaCha20-Poly1305 with WireGuard's nonce (RFC 8439 §2.8, paper 5.4.6) over up to MAX_BATCH windows
+ * in one call. A window is a SlabBatch slot; its key is keyIndex[i] (32 bytes at keys[32 * keyIndex[i]],
+ * -1: none, the window fails) and its counter counters[i]; results[i] receives length + 16 (seal),
+ * length - 16 (open) or -1.
  *
- * Per call, the slots' keys are copied into a key table (consecutive slots with the same key share
- * an entry, so a batch for one peer copies 32 bytes once) that is wiped when the call returns, and
- * the buffers are described by a SlabBatch. Only types come from src/crypto; the key bytes are read
- * through the accessor crypto passes in, so imports keep pointing down (crypto -> native).
- *
- * Difference from the reference, by design: on a failed open the C zeroes the window's plaintext
- * bytes (OpenSSL decrypts before it can verify); the reference leaves them. Results are identical.
+ * Knows nothing of key handles or of how a caller keeps its batch: crypto/aead-native.ts fills these
+ * arrays from an AeadBatch. On a failed open the C zeroes the window's plaintext bytes (OpenSSL
+ * decrypts before it can verify).
  */
-import type { AeadBatch, AeadKey } from '../crypto/aead.js';
 import { MAX_BATCH } from './binding.js';
 import { requireNative } from './load.js';
-import { SlabBatch } from './slab-batch.js';
+import type { SlabBatch } from './slab-batch.js';
 
-const KEY_BYTES = 32;
+/** Bytes per key-table entry. */
+export const AEAD_KEY_BYTES = 32;
 
-
-// Scratch shared by every call (one event loop; no call re-enters another).
-const keyTable = new Uint8Array(MAX_BATCH * KEY_BYTES);
-const keyIndex = new Int32Array(MAX_BATCH);
-const windows = new SlabBatch(MAX_BATCH);
-const chunkCounters = new Float64Array(MAX_BATCH);
-const chunkResults = new Int32Array(MAX_BATCH);
-
-/** Fills keyIndex, the key table and the windows for slots base..base+n-1; returns key bytes used. */
-/** Reads an AeadKey's bytes (null once destroyed); crypto/aead.ts supplies it. */
-export type KeyBytes = (k: AeadKey) => Uint8Array | null;
-
-function describe(b: AeadBatch, base: number, n: number, keyBytes: KeyBytes): number {
-  let used = 0;
-  let lastKey: AeadKey | null = null;
-  let lastIndex = -1;
-  for (let i = 0; i < n; i++) {
-    const k = b.keys[base + i] ?? null;
-    if (k !== null && k !== lastKey) {
-      lastKey = k;
-      const raw = keyBytes(k);
-      if (raw === null) {
-        lastIndex = -1; // destroyed: the slot fails with -1, as sealInPlace does
-      } else {
-        keyTable.set(raw, used);
-        lastIndex = used / KEY_BYTES;
-        used += KEY_BYTES;
-      }
-    }
-    keyIndex[i] = k === null ? -1 : lastIndex;
-    const buf = b.bufs[base + i] ?? null;
-    if (buf === null) windows.setEmpty(i);
-    else windows.set(i, buf, b.starts[base + i]!, b.lengths[base + i]!);
+function check(keys: Uint8Array, keyIndex: Int32Array, counters: Float64Array, windows: SlabBatch, results: Int32Array, count: number): void {
+  if (!Number.isInteger(count) || count < 0 || count > MAX_BATCH || count > windows.capacity) {
+    throw new RangeError(`AEAD batch count must be 0..${Math.min(MAX_BATCH, windows.capacity)}, got ${count}`);
   }
-  return used;
-}
-
-function run(b: AeadBatch, open: boolean, keyBytes: KeyBytes): void {
-  const n = requireNative('the native AEAD batch');
-  const fn = open ? n.aeadOpen : n.aeadSeal;
-  const count = b.count;
-  for (let base = 0; base < count; base += MAX_BATCH) {
-    const m = Math.min(MAX_BATCH, count - base);
-    // The common case (a batch of at most MAX_BATCH) passes the batch's own arrays; a larger batch
-    // goes through scratch copies, chunk by chunk.
-    const direct = base === 0 && count <= MAX_BATCH;
-    if (!direct) chunkCounters.set(b.counters.subarray(base, base + m));
-    const used = describe(b, base, m, keyBytes);
-    const counters = direct ? b.counters : chunkCounters;
-    const results = direct ? b.results : chunkResults;
-    fn(keyTable, keyIndex, counters, windows.slabs, windows.slabIndex, windows.offsets, windows.sizes, results, m);
-    keyTable.fill(0, 0, used);
-    windows.clear();
-    if (!direct) b.results.set(chunkResults.subarray(0, m), base);
+  if (keyIndex.length < count || counters.length < count || results.length < count) {
+    throw new RangeError(`AEAD batch arrays must hold ${count} entries (keyIndex ${keyIndex.length}, counters ${counters.length}, results ${results.length})`);
   }
+  if (keys.length % AEAD_KEY_BYTES !== 0) throw new RangeError(`AEAD key table must be a multiple of ${AEAD_KEY_BYTES} bytes, got ${keys.length}`);
 }
 
-/** crypto's sealBatch in C: results[i] = lengths[i] + 16, or -1. @throws Error without the shim. */
-export function nativeSealBatch(b: AeadBatch, keyBytes: KeyBytes): void {
-  run(b, false, keyBytes);
+/**
+ * Seals windows 0..count-1 in place, each tag right after its window.
+ * @throws RangeError for arrays shorter than count; Error without the shim.
+ */
+export function aeadSealWindows(keys: Uint8Array, keyIndex: Int32Array, counters: Float64Array, windows: SlabBatch, results: Int32Array, count: number): void {
+  check(keys, keyIndex, counters, windows, results, count);
+  requireNative('the native AEAD batch').aeadSeal(keys, keyIndex, counters, windows.slabs, windows.slabIndex, windows.offsets, windows.sizes, results, count);
 }
 
-/** crypto's openBatch in C: results[i] = lengths[i] - 16, or -1. @throws Error without the shim. */
-export function nativeOpenBatch(b: AeadBatch, keyBytes: KeyBytes): void {
-  run(b, true, keyBytes);
+/**
+ * Opens windows 0..count-1 in place (each window includes its tag).
+ * @throws RangeError for arrays shorter than count; Error without the shim.
+ */
+export function aeadOpenWindows(keys: Uint8Array, keyIndex: Int32Array, counters: Float64Array, windows: SlabBatch, results: Int32Array, count: number): void {
+  check(keys, keyIndex, counters, windows, results, count);
+  requireNative('the native AEAD batch').aeadOpen(keys, keyIndex, counters, windows.slabs, windows.slabIndex, windows.offsets, windows.sizes, results, count);
 }

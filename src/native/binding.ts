@@ -97,8 +97,6 @@ export interface NativeBinding {
   ifSetMtu(name: string, mtu: number, ctl: number): number;
   /** SIOCGIFFLAGS: IFF_* flags | -errno. */
   ifFlags(name: string, ctl: number): number;
-  /** SIOCSIFFLAGS: 0 | -errno. */
-  ifSetFlags(name: string, flags: number, ctl: number): number;
   /** SIOCGIFINDEX: index | -errno (ENODEV: not in that network namespace). */
   ifIndex(name: string, ctl: number): number;
   /**
@@ -131,8 +129,6 @@ export interface NativeBinding {
   sockSetMark(fd: number, mark: number): number;
   /** SO_RCVBUF(FORCE) and SO_SNDBUF(FORCE): 0 | -errno. */
   sockSetBuffers(fd: number, recvBytes: number, sendBytes: number): number;
-  /** UDP_GRO on or off: 0 | -errno. */
-  sockSetGro(fd: number, on: boolean): number;
   /** recvmmsg into windows 0..count-1: datagrams (0 on EAGAIN) | -errno; see RECV_META_*. */
   recvBatch(
     fd: number,
@@ -194,13 +190,51 @@ export interface NativeBinding {
     results: Int32Array,
     count: number,
   ): number;
+
+  // ---- mac.c ----
+  /** Keyed BLAKE2s (1..32-byte key) of all of `data`, out.length (1..32) bytes into `out`: out.length | -1. */
+  blake2sMac(key: Uint8Array, data: Uint8Array, out: Uint8Array): number;
+  /**
+   * blake2sMac of windows 0..count-1 under one key: window i's MAC to out[i * outLen, (i + 1) * outLen),
+   * results[i] = outLen, or -1 (empty slot, window outside its slab; its output zeroed). Returns count.
+   */
+  blake2sMacBatch(
+    key: Uint8Array,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    out: Uint8Array,
+    outLen: number,
+    results: Int32Array,
+    count: number,
+  ): number;
+
+  // ---- xaead.c ----
+  /** HChaCha20 (draft-irtf-cfrg-xchacha-03 §2.2) of a 32-byte key and 16-byte nonce into out (32): 32. */
+  hchacha20(key: Uint8Array, nonce: Uint8Array, out: Uint8Array): number;
+  /**
+   * XChaCha20-Poly1305 seal (24-byte nonce): ciphertext || tag at out[outOffset]; out may alias
+   * plaintext. plaintext.length + 16 | -1.
+   */
+  xaeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset: number): number;
+  /**
+   * The inverse, for at most XAEAD_NATIVE_MAX_OPEN bytes of plaintext: the plaintext at
+   * out[outOffset] only if the tag verifies, else nothing written. sealed.length - 16 | -1.
+   */
+  xaeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset: number): number;
 }
+
+/** The largest plaintext the shim's xaeadOpen takes (MAX_OPEN_BYTES in native/src/xaead.c). */
+export const XAEAD_NATIVE_MAX_OPEN = 1024;
 
 /** Every function the binding must have; a stale build missing one is refused at load. */
 export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
-  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifSetFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
-  'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
+  'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen',
+  'blake2sMac', 'blake2sMacBatch',
+  'hchacha20', 'xaeadSeal', 'xaeadOpen',
 ];

@@ -10,5 +10,4 @@ export { SlabBatch } from './slab-batch.js';
 export { FdPoll, type PollCallback } from './poll.js';
 export * from './netdev.js';
 export * from './udp.js';
-// Only types come from src/crypto here, so crypto/aead.ts may import this module without a cycle.
-export { nativeSealBatch, nativeOpenBatch } from './aead-batch.js';
+export { AEAD_KEY_BYTES, aeadSealWindows, aeadOpenWindows } from './aead-batch.js';

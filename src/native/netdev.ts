@@ -1,6 +1,6 @@
 /**
- * Network interfaces through the shim: open and adopt TUN queues, and read or set an interface's
- * MTU, flags and index by name. Control path: each function validates, calls the C once, and turns
+ * Network interfaces through the shim: open and adopt TUN queues, read an interface's flags and
+ * index and read or set its MTU, by name. Control path: each function validates, calls the C once, and turns
  * -errno into a NativeError naming the ioctl and the interface. The two lookups whose failure is an
  * answer (the interface is gone) return null instead of throwing.
  */
@@ -76,12 +76,6 @@ export function tunInfo(fd: number, subject: string): TunInfo | null {
   return { name: decodeName(out), flags: r };
 }
 
-/** TUNSETOFFLOAD (TUN_F_CSUM, TUN_F_TSO4, ...). @throws NativeError. */
-export function setTunOffload(fd: number, flags: number, subject: string): void {
-  const r = requireNative('a kernel TUN').tunSetOffload(fd, flags >>> 0);
-  if (r < 0) throw new NativeError(r, 'ioctl(TUNSETOFFLOAD)', subject);
-}
-
 // The functions below act in the network namespace of control socket `ctl` (see interfaceControl),
 // or, by default (-1), in ours.
 
@@ -119,13 +113,6 @@ export function interfaceFlags(name: string, ctl = -1): number {
   const r = requireNative('interface flags').ifFlags(name, ctl);
   if (r < 0) throw new NativeError(r, 'ioctl(SIOCGIFFLAGS)', name);
   return r;
-}
-
-/** SIOCSIFFLAGS with exactly `flags` (read them first to change one bit). @throws NativeError. */
-export function setInterfaceFlags(name: string, flags: number, ctl = -1): void {
-  assertName(name);
-  const r = requireNative('interface flags').ifSetFlags(name, flags & 0xffff, ctl);
-  if (r < 0) throw new NativeError(r, 'ioctl(SIOCSIFFLAGS)', name);
 }
 
 /** A control socket in the network namespace a TUN's interface is in; close its fd when done. */

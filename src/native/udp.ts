@@ -1,11 +1,11 @@
 /**
  * UDP sockets through the shim, control path: create and bind (v6-only for IPv6, PKTINFO on), the
- * bound port, SO_MARK, socket buffers, UDP_GRO. Each turns -errno into a NativeError naming the
+ * bound port, SO_MARK, socket buffers. Each turns -errno into a NativeError naming the
  * syscall and the socket ("udp6 [::]:51820"). The data path (recvBatch, sendBatch) is called on the
  * binding directly; binding.ts describes its layouts.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { E_NOPROTOOPT, E_INVAL, NativeError } from './errno.js';
+import { parseIp } from '../net/address.js';
+import { NativeError } from './errno.js';
 import { requireNative } from './load.js';
 
 /** "udp4 0.0.0.0:51820", "udp6 [::1]:0": how a socket is named in errors. */
@@ -14,29 +14,17 @@ export function socketLabel(family: 4 | 6, address: string | null, port: number)
   return family === 4 ? `udp4 ${a}:${port}` : `udp6 [${a}]:${port}`;
 }
 
-/** 4 or 16 bytes of a numeric address (an IPv6 %zone is dropped; v4-mapped tails are read). */
+/**
+ * 4 or 16 bytes of a numeric address of `family` (net/address.ts parseIp; an IPv6 %zone is dropped,
+ * a v4-mapped tail is read). @throws TypeError for anything else.
+ */
 export function addressBytes(family: 4 | 6, address: string): Uint8Array {
-  if (family === 4) {
-    if (!isIPv4(address)) throw new TypeError(`not an IPv4 address: ${JSON.stringify(address)}`);
-    return Uint8Array.from(address.split('.').map(Number));
+  const zone = family === 6 ? address.indexOf('%') : -1;
+  const ip = parseIp(zone < 0 ? address : address.slice(0, zone));
+  if (ip === null || ip.length !== (family === 4 ? 4 : 16)) {
+    throw new TypeError(`not an IPv${family} address: ${JSON.stringify(address)}`);
   }
-  const zone = address.indexOf('%');
-  const text = zone < 0 ? address : address.slice(0, zone);
-  if (!isIPv6(text)) throw new TypeError(`not an IPv6 address: ${JSON.stringify(address)}`);
-  // WHATWG URL canonicalises IPv6 hosts (lower case, dotted tails as hex words), leaving only the
-  // "::" run to expand.
-  const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
-  const gap = host.indexOf('::');
-  const head = gap < 0 ? host.split(':') : host.slice(0, gap).split(':').filter((w) => w !== '');
-  const tail = gap < 0 ? [] : host.slice(gap + 2).split(':').filter((w) => w !== '');
-  const words = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const w = parseInt(words[i]!, 16);
-    out[2 * i] = w >>> 8;
-    out[2 * i + 1] = w & 0xff;
-  }
-  return out;
+  return ip;
 }
 
 /**
@@ -76,10 +64,3 @@ export function setSocketBuffers(fd: number, recvBytes: number, sendBytes: numbe
   if (r < 0) throw new NativeError(r, 'setsockopt(SO_RCVBUF/SO_SNDBUF)', label);
 }
 
-/** UDP_GRO on or off; false where the kernel has none (before Linux 5.0). @throws NativeError otherwise. */
-export function setSocketGro(fd: number, on: boolean, label: string): boolean {
-  const r = requireNative('the Linux bind').sockSetGro(fd, on);
-  if (r === E_NOPROTOOPT || r === E_INVAL) return false;
-  if (r < 0) throw new NativeError(r, 'setsockopt(UDP_GRO)', label);
-  return true;
-}

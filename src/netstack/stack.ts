@@ -19,6 +19,7 @@
  *
  * Not for concurrent use: one event loop owns a stack.
  */
+import { DEFAULT_MTU } from '../tun/tun.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import { silentLogger, type Logger } from '../base/logger.js';
 import { TAILROOM_BYTES } from '../buffer/constants.js';
@@ -44,8 +45,6 @@ export const NETSTACK_BATCH = 64;
 export const LOOPBACK_QUEUE = 256;
 /** Default hop limit of what we send (Linux's ip_default_ttl and IPv6 hop_limit). */
 export const DEFAULT_TTL = 64;
-/** The tunnel MTU when none is given: wg-quick's default for WireGuard over an IPv6 path. */
-export const NETSTACK_DEFAULT_MTU = 1420;
 /** Smallest MTU accepted: IPv4's minimum reassembly buffer (RFC 791 §3.1); IPv6 needs 1280 (checked). */
 export const NETSTACK_MIN_MTU = 576;
 export const NETSTACK_MAX_MTU = 65535;
@@ -100,7 +99,7 @@ export class NetStack implements Tun, IpOutput {
   /** @throws RangeError for a bad address or MTU, naming it */
   constructor(options: NetStackOptions) {
     this.addresses = new LocalAddresses(options.addresses);
-    const mtu = options.mtu ?? NETSTACK_DEFAULT_MTU;
+    const mtu = options.mtu ?? DEFAULT_MTU;
     const min = this.addresses.has(6) ? 1280 : NETSTACK_MIN_MTU;
     if (!Number.isInteger(mtu) || mtu < min || mtu > NETSTACK_MAX_MTU) {
       throw new RangeError(`NetStack: mtu must be an integer in ${min}..${NETSTACK_MAX_MTU}, got ${mtu}`);

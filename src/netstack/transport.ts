@@ -25,11 +25,8 @@
  */
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 
-/** IP protocol numbers (IANA "Assigned Internet Protocol Numbers"). */
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_ICMPV6 = 58;
+/** The protocol numbers transports register under (net/ip-header.ts holds them for every layer). */
+export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6 } from '../net/ip-header.js';
 
 export type IpFamily = 4 | 6;
 

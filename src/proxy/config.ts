@@ -5,7 +5,7 @@
  * - The WireGuard part is a wg-quick file, inline ([Interface], [Peer]) or named by `WGConfig = path`
  *   before the first section (a bare file name is looked for beside this file, as windtf's wireproxy
  *   does; another relative path is relative to the working directory). It is read by the wg-quick
- *   parser (device/config.ts) line for line, so its errors name the same lines. wireproxy's additions
+ *   parser (config/wg-quick.ts) line for line, so its errors name the same lines. wireproxy's additions
  *   to [Interface] (CheckAlive, CheckAliveInterval) are read here. wireproxy's defaults apply: MTU 1420,
  *   and a [Peer] without AllowedIPs routes everything (0.0.0.0/0, ::/0).
  * - Proxy sections, each may repeat: [Socks5], [http], [SNI], [TCPClientTunnel], [TCPServerTunnel],
@@ -20,7 +20,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, parseConfig, type WgConfig } from '../device/config.js';
+import { ConfigError, parseConfig, type WgConfig } from '../config/wg-quick.js';
 import { parseIp, formatIp } from '../net/address.js';
 import { parseHostPort, type HostPort } from '../net/host-port.js';
 import { IniSyntaxError, scanIni, type IniEntry, type IniSection } from './ini.js';

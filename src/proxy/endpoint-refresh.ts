@@ -11,8 +11,8 @@
  */
 import { isIP } from 'node:net';
 import type { Logger } from '../base/logger.js';
-import type { PeerConfig } from '../device/config.js';
-import { resolveEndpoint } from '../device/resolve.js';
+import type { PeerConfig } from '../config/wg-quick.js';
+import { resolveEndpoint } from '../config/resolve.js';
 import { keyToBase64, keyToHex } from '../crypto/keys.js';
 import { peersFromUapi } from '../ipc/metrics.js';
 import type { DeviceLike } from './tunnel-like.js';

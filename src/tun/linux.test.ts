@@ -10,6 +10,8 @@ import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
+import { icmp4Echo } from '../net/_packets.js';
+import { parseIp } from '../net/address.js';
 import { native, nativeError, openTunQueue } from '../native/index.js';
 import { LinuxTun, TunOpenError } from './linux.js';
 import type { TunEvent, TunHandler } from './tun.js';
@@ -57,41 +59,6 @@ async function waitFor(what: string, pred: () => boolean, timeoutMs = 3000): Pro
   }
 }
 
-function checksum(b: Uint8Array, start: number, end: number): number {
-  let s = 0;
-  for (let i = start; i < end; i += 2) s += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-function addr(text: string): number[] {
-  return text.split('.').map(Number);
-}
-
-/** An IPv4 ICMP echo request with correct checksums. */
-function echoRequest(src: string, dst: string, id: number, payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(28 + payload.length);
-  p[0] = 0x45;
-  p[2] = p.length >> 8;
-  p[3] = p.length & 0xff;
-  p[8] = 64;
-  p[9] = 1; // ICMP
-  p.set(addr(src), 12);
-  p.set(addr(dst), 16);
-  const h = checksum(p, 0, 20);
-  p[10] = h >> 8;
-  p[11] = h & 0xff;
-  p[20] = 8; // echo request
-  p[24] = id >> 8;
-  p[25] = id & 0xff;
-  p[27] = 1; // sequence 1
-  p.set(payload, 28);
-  const c = checksum(p, 20, p.length);
-  p[22] = c >> 8;
-  p[23] = c & 0xff;
-  return p;
-}
-
 function ipv4Dst(p: Uint8Array): string {
   return `${p[16]}.${p[17]}.${p[18]}.${p[19]}`;
 }
@@ -125,7 +92,7 @@ test('reads a UDP datagram the kernel routes into the TUN, and the echo reply to
     assert.ok(Buffer.from(udp.subarray(28)).equals(payload), 'UDP payload');
 
     const id = 0x4242;
-    write(tun, pool, echoRequest(`${NET}.2`, `${NET}.1`, id, Buffer.from('ping from the tunnel')));
+    write(tun, pool, icmp4Echo(parseIp(`${NET}.2`)!, parseIp(`${NET}.1`)!, 8, id, 1, Buffer.from('ping from the tunnel')));
     const isReply = (p: Uint8Array): boolean => p[9] === 1 && p[20] === 0 && ((p[24]! << 8) | p[25]!) === id;
     await waitFor('the echo reply', () => h.packets.some(isReply));
     const reply = h.packets.find(isReply)!;
@@ -176,7 +143,7 @@ test("'closed' when the interface is deleted, and writes after it are dropped an
   tun.open(h, pool);
   ip('link', 'del', name);
   await waitFor("'closed'", () => h.events.includes('closed'));
-  write(tun, pool, echoRequest('10.0.0.1', '10.0.0.2', 1, new Uint8Array(8)));
+  write(tun, pool, icmp4Echo(parseIp('10.0.0.1')!, parseIp('10.0.0.2')!, 8, 1, 1, new Uint8Array(8)));
   tun.close(); // a second close is a no-op
   assert.equal(h.events.filter((e) => e === 'closed').length, 1);
   assert.equal(pool.outstanding, 0);
@@ -266,6 +233,21 @@ test('moved to another network namespace it keeps working and reports link state
   assert.equal(pool.outstanding, 0);
 });
 
+/**
+ * As root, setpriv runs the child as nobody with no capability but CAP_DAC_READ_SEARCH (ambient, so it
+ * survives exec; every other one dropped from the bounding set too): it can read this clone's files
+ * wherever the clone is, even under a directory only root may enter, and it still lacks CAP_NET_ADMIN,
+ * so the refusal it meets is the kernel's own.
+ */
+const SETPRIV_NOBODY = [
+  '--reuid=65534',
+  '--regid=65534',
+  '--clear-groups',
+  '--inh-caps=-all,+dac_read_search',
+  '--ambient-caps=+dac_read_search',
+  '--bounding-set=-all,+dac_read_search',
+];
+
 /** create() without privileges: in this process when not root, else in a child run as nobody. */
 function createUnprivileged(name: string): string {
   if (!isRoot) {
@@ -280,7 +262,7 @@ function createUnprivileged(name: string): string {
     import { LinuxTun } from ${JSON.stringify(new URL('./linux.js', import.meta.url).href)};
     try { LinuxTun.create(${JSON.stringify(name)}).close(); console.log('created'); }
     catch (err) { console.log(err.code + ': ' + err.message); }`;
-  return execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--input-type=module', '-e', script], {
+  return execFileSync('setpriv', [...SETPRIV_NOBODY, process.execPath, '--input-type=module', '-e', script], {
     encoding: 'utf8',
   }).trim();
 }

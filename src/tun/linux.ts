@@ -4,10 +4,9 @@
  * tun_linux.go does with its own fd.
  *
  * - Reading: a uv_poll on the fd; when readable, one readBatch of up to LINUX_TUN_BATCH packets into
- *   buffers this reader took from its Source (allocation at the edge: only it knows the MTU). Slots
- *   it filled but the kernel did not use are kept for the next read; how many it keeps follows the
- *   last batch (twice it, LINUX_TUN_MIN_SLOTS..LINUX_TUN_BATCH), so an idle TUN pins few buffers.
- *   A Source that returns null stops reading until resume() (backpressure).
+ *   buffers this reader took from its Source (allocation at the edge: only it knows the MTU), held
+ *   between reads as buffer/read-slots.ts describes, so an idle TUN pins few buffers. A Source that
+ *   returns null stops reading until resume() (backpressure).
  * - Writing: one writeBatch per call, then every buffer is released. A full kernel queue (EAGAIN)
  *   drops the rest and counts it: a TUN write queue would only add latency to what TCP re-sends.
  * - Events: the interface is checked every WATCH_INTERVAL_MS (an unref'd timer): 'up'/'down' on
@@ -17,8 +16,10 @@
  *   its state is read in the namespace it is in now (TUNGETDEVNETNS): `ip link set up` there brings
  *   the device up here. Where the kernel or our privileges cannot reach into that namespace, a moved
  *   interface keeps reading and writing but reports no link state until it comes back.
- * - Offloads (option `offload`, off until measured): IFF_VNET_HDR and TUNSETOFFLOAD as wireguard-go;
- *   reads split TSO super-packets, writes coalesce TCP runs (offload-linux.ts); `offloadActive` says.
+ * - Offloads (option `offload`): IFF_VNET_HDR and TUNSETOFFLOAD as wireguard-go; reads split TSO
+ *   super-packets, writes coalesce TCP runs (offload-linux.ts, with the measurements). Off unless
+ *   asked for; the daemon asks (WGTS_TUN_OFFLOAD=0 says no). `offloadActive` says whether the kernel
+ *   took them.
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 import { HEADROOM_BYTES, TAILROOM_BYTES } from '../buffer/constants.js';
@@ -58,15 +59,12 @@ import {
   type NativeBinding,
 } from '../native/index.js';
 import { Arena } from '../buffer/arena.js';
-import type { Tun, TunEvent, TunHandler } from './tun.js';
+import { ReadSlots } from '../buffer/read-slots.js';
+import { DEFAULT_MTU, type Tun, type TunEvent, type TunHandler } from './tun.js';
 import { VNET_SUPPORTED, VnetPath, adoptVnetQueue, openVnetQueue, writeCounted, type VnetCounters } from './offload-linux.js';
 
 /** Packets read per readiness callback, and the largest write batch per native call. */
 export const LINUX_TUN_BATCH = MAX_BATCH;
-/** Read slots kept when traffic is light. */
-export const LINUX_TUN_MIN_SLOTS = 8;
-/** The MTU a new interface gets: 1420 leaves room for an outer IPv6 header and WireGuard's 32 bytes. */
-export const LINUX_TUN_DEFAULT_MTU = 1420;
 /** How often link state and MTU are checked. wireguard-go listens on netlink; a 1 s poll is enough. */
 const WATCH_INTERVAL_MS = 1000;
 
@@ -101,7 +99,7 @@ function openError(err: unknown, name: string): Error {
 }
 
 export interface LinuxTunOptions {
-  /** MTU to set on the interface (default LINUX_TUN_DEFAULT_MTU). */
+  /** MTU to set on the interface (default DEFAULT_MTU of tun.ts, 1420). */
   mtu?: number;
   /** TSO on read and GRO on write through IFF_VNET_HDR (default false); see `offloadActive`. */
   offload?: boolean;
@@ -127,10 +125,8 @@ export class LinuxTun implements Tun, VnetCounters {
   /** Netlink link-change notifications (this namespace): refresh() at once instead of at the next tick. */
   private linkFd = -1;
   private linkPoll: FdPoll | null = null;
-  /** Read slots: slots[0, held) hold buffers taken from the Source and not yet read into. */
-  private readonly slots: (PacketBuffer | null)[];
-  private held: number;
-  private target: number;
+  /** Buffers taken from the Source for the next read (the plain path; the vnet path has its own). */
+  private readonly slots: ReadSlots;
   private readonly out: PacketBuffer[];
   private readonly reads: SlabBatch;
   private readonly lengths: Int32Array;
@@ -165,9 +161,7 @@ export class LinuxTun implements Tun, VnetCounters {
     this.source = null;
     this.poll = null;
     this.timer = null;
-    this.slots = new Array<PacketBuffer | null>(LINUX_TUN_BATCH).fill(null);
-    this.held = 0;
-    this.target = LINUX_TUN_MIN_SLOTS;
+    this.slots = new ReadSlots(LINUX_TUN_BATCH);
     this.out = new Array<PacketBuffer>(LINUX_TUN_BATCH);
     this.reads = new SlabBatch(LINUX_TUN_BATCH);
     this.lengths = new Int32Array(LINUX_TUN_BATCH);
@@ -183,7 +177,7 @@ export class LinuxTun implements Tun, VnetCounters {
    * @throws TunOpenError saying what to do (run as root, load tun, pick another name).
    */
   static create(name: string, options?: LinuxTunOptions): LinuxTun {
-    const mtu = options?.mtu ?? LINUX_TUN_DEFAULT_MTU;
+    const mtu = options?.mtu ?? DEFAULT_MTU;
     let q;
     let flags = 0;
     try {
@@ -325,22 +319,14 @@ export class LinuxTun implements Tun, VnetCounters {
       }
       return;
     }
-    const slots = this.slots;
-    const source = this.source!;
     // Room for an MTU-sized packet with the header in front and padding + tag behind (sealed in place).
-    const size = HEADROOM_BYTES + this.mtuValue + TAILROOM_BYTES;
-    let held = this.held;
-    while (held < this.target) {
-      const buf = source.get(size);
-      if (buf === null) break;
-      slots[held++] = buf;
-    }
-    this.held = held;
+    const held = this.slots.fill(this.source!, HEADROOM_BYTES + this.mtuValue + TAILROOM_BYTES);
     if (held === 0) {
       this.starved = true;
       this.poll!.stop();
       return;
     }
+    const slots = this.slots.slots;
     const reads = this.reads;
     for (let i = 0; i < held; i++) {
       const buf = slots[i]!;
@@ -360,24 +346,8 @@ export class LinuxTun implements Tun, VnetCounters {
       buf.end = buf.start + lengths[i]!;
       out[i] = buf;
     }
-    // Keep the unused slots at the front, then size the next read by this one.
-    const rest = held - n;
-    for (let i = 0; i < rest; i++) slots[i] = slots[n + i]!;
-    for (let i = rest; i < held; i++) slots[i] = null;
-    this.held = rest;
-    this.target = Math.min(LINUX_TUN_BATCH, Math.max(LINUX_TUN_MIN_SLOTS, 2 * n));
-    this.trimSlots(this.target);
+    this.slots.taken(n);
     this.handler!.onPackets(out, n);
-  }
-
-  /** Releases held slots past `keep`. */
-  private trimSlots(keep: number): void {
-    const slots = this.slots;
-    while (this.held > keep) {
-      const i = --this.held;
-      slots[i]!.release();
-      slots[i] = null;
-    }
   }
 
   write(bufs: PacketBuffer[], count: number): void {
@@ -428,7 +398,7 @@ export class LinuxTun implements Tun, VnetCounters {
     if (this.linkFd >= 0) closeFd(this.linkFd);
     this.linkFd = -1;
     closeFd(this.fd);
-    this.trimSlots(0);
+    this.slots.release(0);
   }
 
   /** The interface was deleted: the fd is dead for good. */
@@ -483,8 +453,7 @@ export class LinuxTun implements Tun, VnetCounters {
 
   private mtuChanged(mtu: number): void {
     if (mtu === this.mtuValue) return;
-    this.mtuValue = mtu;
-    this.trimSlots(0); // held slots were sized for the old MTU
+    this.mtuValue = mtu; // held read slots too small for it go back at the next read
     this.emit('mtu');
   }
 

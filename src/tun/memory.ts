@@ -7,8 +7,7 @@
  * fills), so the device sees the same batch shape as from a kernel TUN.
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
-import { DEFAULT_MTU } from '../device/constants.js';
-import type { Tun, TunHandler } from './tun.js';
+import { DEFAULT_MTU, type Tun, type TunHandler } from './tun.js';
 
 /** Packets handed to the device in one batch. */
 export const MEMORY_TUN_BATCH = 64;

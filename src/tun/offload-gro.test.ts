@@ -18,7 +18,8 @@ import {
   readVirtioNetHdr,
 } from './offload-header.js';
 import { buildPacket, get16, ipChecksumOk, ipHeaderLen, type PacketSpec } from './offload-testing.js';
-import { IPPROTO_TCP, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, TsoSplitter } from './offload-tso.js';
+import { IPPROTO_TCP, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../net/ip-header.js';
+import { TsoSplitter } from './offload-tso.js';
 
 const MSS = 1000;
 

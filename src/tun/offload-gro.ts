@@ -37,10 +37,18 @@ import type { Arena } from '../buffer/arena.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import {
   IPPROTO_TCP,
-  IPV4_ADDR_OFFSET,
+  IPV4_FLAGS_OFFSET,
   IPV4_MIN_HEADER_LEN,
-  IPV6_ADDR_OFFSET,
+  IPV4_PROTOCOL_OFFSET,
+  IPV4_SRC_OFFSET,
+  IPV4_TOS_OFFSET,
+  IPV4_TOTAL_LENGTH_OFFSET,
+  IPV4_TTL_OFFSET,
   IPV6_HEADER_LEN,
+  IPV6_HOP_LIMIT_OFFSET,
+  IPV6_NEXT_HEADER_OFFSET,
+  IPV6_PAYLOAD_LENGTH_OFFSET,
+  IPV6_SRC_OFFSET,
   TCP_ACK,
   TCP_ACK_OFFSET,
   TCP_CHECKSUM_OFFSET,
@@ -49,8 +57,8 @@ import {
   TCP_MIN_HEADER_LEN,
   TCP_PSH,
   TCP_SEQ_OFFSET,
-  copyBytes,
-} from './offload-tso.js';
+} from '../net/ip-header.js';
+import { copyBytes } from './offload-tso.js';
 import { pseudoHeaderSum, setIpv4HeaderChecksum } from '../net/checksum.js';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -65,6 +73,8 @@ import {
 const MAX_SUPER_PACKET_BYTES = 65535;
 /** IPv4 flags/fragment offset: MF and the 13-bit offset must be zero (not a fragment). */
 const IPV4_MF_AND_OFFSET = 0x3fff;
+/** The flag bits (reserved, DF, MF) in the first byte of the flags/fragment-offset word: alike in a run. */
+const IPV4_FLAG_BITS = 0xe0;
 
 // A run's state bits.
 const RUN_OPEN = 1;
@@ -170,19 +180,21 @@ export class GroCoalescer {
     let addrLen: number;
     if (version === 4) {
       ipLen = (b[s]! & 0x0f) * 4;
-      if (ipLen < IPV4_MIN_HEADER_LEN || b[s + 9] !== IPPROTO_TCP || ((b[s + 2]! << 8) | b[s + 3]!) !== len) {
+      const total = (b[s + IPV4_TOTAL_LENGTH_OFFSET]! << 8) | b[s + IPV4_TOTAL_LENGTH_OFFSET + 1]!;
+      if (ipLen < IPV4_MIN_HEADER_LEN || b[s + IPV4_PROTOCOL_OFFSET] !== IPPROTO_TCP || total !== len) {
         this.newRun(i, len, 0, 0, 0);
         return;
       }
-      addrAt = s + IPV4_ADDR_OFFSET;
+      addrAt = s + IPV4_SRC_OFFSET;
       addrLen = 4;
     } else if (version === 6) {
       ipLen = IPV6_HEADER_LEN;
-      if (len < IPV6_HEADER_LEN + TCP_MIN_HEADER_LEN || b[s + 6] !== IPPROTO_TCP || ((b[s + 4]! << 8) | b[s + 5]!) !== len - IPV6_HEADER_LEN) {
+      const payloadLen = (b[s + IPV6_PAYLOAD_LENGTH_OFFSET]! << 8) | b[s + IPV6_PAYLOAD_LENGTH_OFFSET + 1]!;
+      if (len < IPV6_HEADER_LEN + TCP_MIN_HEADER_LEN || b[s + IPV6_NEXT_HEADER_OFFSET] !== IPPROTO_TCP || payloadLen !== len - IPV6_HEADER_LEN) {
         this.newRun(i, len, 0, 0, 0);
         return;
       }
-      addrAt = s + IPV6_ADDR_OFFSET;
+      addrAt = s + IPV6_SRC_OFFSET;
       addrLen = 16;
     } else {
       this.newRun(i, len, 0, 0, 0);
@@ -198,13 +210,13 @@ export class GroCoalescer {
     const slot = this.lookup(bufs, from, b, addrAt, addrLen, t);
     const payload = len - ipLen - tcpLen;
     const flags = b[t + TCP_FLAGS_OFFSET]!;
-    const seq = (b[t + TCP_SEQ_OFFSET]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!;
-    const ack = (b[t + TCP_ACK_OFFSET]! << 24) | (b[t + 9]! << 16) | (b[t + 10]! << 8) | b[t + 11]!;
+    const seq = (b[t + TCP_SEQ_OFFSET]! << 24) | (b[t + TCP_SEQ_OFFSET + 1]! << 16) | (b[t + TCP_SEQ_OFFSET + 2]! << 8) | b[t + TCP_SEQ_OFFSET + 3]!;
+    const ack = (b[t + TCP_ACK_OFFSET]! << 24) | (b[t + TCP_ACK_OFFSET + 1]! << 16) | (b[t + TCP_ACK_OFFSET + 2]! << 8) | b[t + TCP_ACK_OFFSET + 3]!;
     const candidate =
       payload > 0 &&
       (flags === TCP_ACK || flags === (TCP_ACK | TCP_PSH)) &&
       (b[t + TCP_DATA_OFFSET]! & 0x0f) === 0 && // reserved bits and AE (RFC 9293 §3.1, RFC 3540) clear
-      (version === 6 || (ipLen === IPV4_MIN_HEADER_LEN && (((b[s + 6]! << 8) | b[s + 7]!) & IPV4_MF_AND_OFFSET) === 0));
+      (version === 6 || (ipLen === IPV4_MIN_HEADER_LEN && (((b[s + IPV4_FLAGS_OFFSET]! << 8) | b[s + IPV4_FLAGS_OFFSET + 1]!) & IPV4_MF_AND_OFFSET) === 0));
     const live = this.tableStamp[slot] === this.epoch;
     if (candidate && live) {
       const r = this.tableRun[slot]!;
@@ -276,10 +288,16 @@ export class GroCoalescer {
     const fs = first.start;
     if (b[s]! >> 4 === 4) {
       // TOS (ECN marks included), DF and reserved bits, TTL.
-      if (fb[fs + 1] !== b[s + 1] || (fb[fs + 6]! & 0xe0) !== (b[s + 6]! & 0xe0) || fb[fs + 8] !== b[s + 8]) return false;
+      if (
+        fb[fs + IPV4_TOS_OFFSET] !== b[s + IPV4_TOS_OFFSET] ||
+        (fb[fs + IPV4_FLAGS_OFFSET]! & IPV4_FLAG_BITS) !== (b[s + IPV4_FLAGS_OFFSET]! & IPV4_FLAG_BITS) ||
+        fb[fs + IPV4_TTL_OFFSET] !== b[s + IPV4_TTL_OFFSET]
+      ) {
+        return false;
+      }
     } else {
-      // Version, traffic class, flow label; hop limit.
-      if (fb[fs] !== b[s] || fb[fs + 1] !== b[s + 1] || fb[fs + 2] !== b[s + 2] || fb[fs + 3] !== b[s + 3] || fb[fs + 7] !== b[s + 7]) return false;
+      // Version, traffic class, flow label (the first 4 bytes); hop limit.
+      if (fb[fs] !== b[s] || fb[fs + 1] !== b[s + 1] || fb[fs + 2] !== b[s + 2] || fb[fs + 3] !== b[s + 3] || fb[fs + IPV6_HOP_LIMIT_OFFSET] !== b[s + IPV6_HOP_LIMIT_OFFSET]) return false;
     }
     // Options byte for byte (timestamps differ between bursts: then the runs differ too).
     const ft = fs + ipLen;
@@ -346,19 +364,19 @@ export class GroCoalescer {
     const total = end - at;
     const isV6 = out[at]! >> 4 === 6;
     if (isV6) {
-      out[at + 4] = (total - IPV6_HEADER_LEN) >>> 8;
-      out[at + 5] = (total - IPV6_HEADER_LEN) & 0xff;
+      out[at + IPV6_PAYLOAD_LENGTH_OFFSET] = (total - IPV6_HEADER_LEN) >>> 8;
+      out[at + IPV6_PAYLOAD_LENGTH_OFFSET + 1] = (total - IPV6_HEADER_LEN) & 0xff;
     } else {
-      out[at + 2] = total >>> 8;
-      out[at + 3] = total & 0xff;
+      out[at + IPV4_TOTAL_LENGTH_OFFSET] = total >>> 8;
+      out[at + IPV4_TOTAL_LENGTH_OFFSET + 1] = total & 0xff;
       setIpv4HeaderChecksum(out, at, ipLen);
     }
     const t = at + ipLen;
     if ((this.runState[r]! & RUN_PSH) !== 0) out[t + TCP_FLAGS_OFFSET] = out[t + TCP_FLAGS_OFFSET]! | TCP_PSH;
     // CHECKSUM_PARTIAL: the pseudo-header sum over the whole TCP length, folded, not complemented.
     const psum = isV6
-      ? pseudoHeaderSum(out, at + IPV6_ADDR_OFFSET, 16, IPPROTO_TCP, total - ipLen)
-      : pseudoHeaderSum(out, at + IPV4_ADDR_OFFSET, 4, IPPROTO_TCP, total - ipLen);
+      ? pseudoHeaderSum(out, at + IPV6_SRC_OFFSET, 16, IPPROTO_TCP, total - ipLen)
+      : pseudoHeaderSum(out, at + IPV4_SRC_OFFSET, 4, IPPROTO_TCP, total - ipLen);
     out[t + TCP_CHECKSUM_OFFSET] = psum >>> 8;
     out[t + TCP_CHECKSUM_OFFSET + 1] = psum & 0xff;
     writeVirtioNetHdr(
@@ -381,7 +399,7 @@ export class GroCoalescer {
 function sameFlow(fb: Uint8Array, fs: number, b: Uint8Array, addrAt: number, addrLen: number, t: number): boolean {
   const v4 = addrLen === 4;
   if (fb[fs]! >> 4 !== (v4 ? 4 : 6)) return false;
-  const fAddr = fs + (v4 ? IPV4_ADDR_OFFSET : IPV6_ADDR_OFFSET);
+  const fAddr = fs + (v4 ? IPV4_SRC_OFFSET : IPV6_SRC_OFFSET);
   for (let k = 0; k < 2 * addrLen; k++) if (fb[fAddr + k] !== b[addrAt + k]) return false;
   const ft = fs + (v4 ? (fb[fs]! & 0x0f) * 4 : IPV6_HEADER_LEN);
   return fb[ft] === b[t] && fb[ft + 1] === b[t + 1] && fb[ft + 2] === b[t + 2] && fb[ft + 3] === b[t + 3];

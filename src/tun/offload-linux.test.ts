@@ -18,7 +18,7 @@ import { TieredPool } from '../buffer/tiered-pool.js';
 import { native, nativeError, openTunQueue } from '../native/index.js';
 import { LinuxTun } from './linux.js';
 import { buildPacket, get16, get32, ipChecksumOk, pattern, transportChecksumOk, type PacketSpec } from './offload-testing.js';
-import { TCP_ACK, TCP_PSH, TCP_SYN } from './offload-tso.js';
+import { TCP_ACK, TCP_PSH, TCP_SYN } from '../net/ip-header.js';
 import type { TunEvent, TunHandler } from './tun.js';
 
 const IN_CI = process.env['CI'] === 'true';

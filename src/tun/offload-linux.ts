@@ -5,8 +5,8 @@
  *
  * Reading, one readiness (DESIGN.md "Data path": "a TSO super-packet is split into tier-sized packets
  * and its 64 KiB buffer goes straight back"):
- * - take up to `target` read slots of VNET_READ_BYTES from the Source (the 69632 tier: only this
- *   reader knows a read may hold a 64 KiB super-packet), one readBatch into them;
+ * - take read slots of VNET_READ_BYTES from the Source (the 69632 tier: only this reader knows a read
+ *   may hold a 64 KiB super-packet; buffer/read-slots.ts sizes how many), one readBatch into them;
  * - per frame, per segment: a buffer sized for that segment from the Source (the 2 KiB tier for an
  *   MTU-sized one), the segment written into it with headroom and tailroom for sealing in place;
  * - every read slot goes back to the pool; none is held between readinesses;
@@ -26,6 +26,7 @@
  */
 import { endianness } from 'node:os';
 import type { Arena } from '../buffer/arena.js';
+import { ReadSlots } from '../buffer/read-slots.js';
 import { HEADROOM_BYTES, MAX_DATAGRAM_BYTES, TAILROOM_BYTES } from '../buffer/constants.js';
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 import { E_AGAIN, E_BADFD, E_IO, NativeError, SlabBatch, closeFd, openTunQueue, requireNative, type NativeBinding, type TunQueue } from '../native/index.js';
@@ -42,7 +43,10 @@ import type { TunHandler } from './tun.js';
  * no throughput difference we could see through the noise.
  */
 export const VNET_READ_SLOTS = 8;
-/** Fewest read slots taken when traffic is light. */
+/**
+ * Fewest read slots taken when traffic is light: 2, not buffer/read-slots.ts's 8 for small slots,
+ * because each is a 68 KiB chunk; two still read a super-packet and the next without a refill.
+ */
 export const VNET_MIN_READ_SLOTS = 2;
 /** A read slot: headroom, the virtio header and the largest packet (69632-tier: 65561 bytes fit). */
 export const VNET_READ_BYTES = HEADROOM_BYTES + VIRTIO_NET_HDR_LEN + MAX_DATAGRAM_BYTES;
@@ -123,8 +127,8 @@ export class VnetPath {
   private readonly gso: boolean;
   private readonly splitter = new TsoSplitter();
   private readonly gro: GroCoalescer;
-  private readonly slots: (PacketBuffer | null)[];
-  private target = VNET_MIN_READ_SLOTS;
+  /** Read slots, all given back after each read (a held 68 KiB chunk would pin memory for nothing). */
+  private readonly slots = new ReadSlots(VNET_READ_SLOTS, VNET_MIN_READ_SLOTS);
   private readonly reads: SlabBatch;
   private readonly lengths: Int32Array;
   private readonly out: PacketBuffer[];
@@ -138,7 +142,6 @@ export class VnetPath {
     this.batch = batch;
     this.gso = gso;
     this.gro = new GroCoalescer(arena, batch);
-    this.slots = new Array<PacketBuffer | null>(VNET_READ_SLOTS).fill(null);
     this.reads = new SlabBatch(VNET_READ_SLOTS);
     this.lengths = new Int32Array(VNET_READ_SLOTS);
     this.out = new Array<PacketBuffer>(batch);
@@ -152,17 +155,12 @@ export class VnetPath {
    */
   read(source: Source, handler: TunHandler, counters: VnetCounters): number {
     this.starved = false;
-    const slots = this.slots;
-    let held = 0;
-    while (held < this.target) {
-      const buf = source.get(VNET_READ_BYTES);
-      if (buf === null) break;
-      slots[held++] = buf;
-    }
+    const held = this.slots.fill(source, VNET_READ_BYTES);
     if (held === 0) {
       this.starved = true;
       return 0;
     }
+    const slots = this.slots.slots;
     const reads = this.reads;
     for (let i = 0; i < held; i++) {
       const buf = slots[i]!;
@@ -173,19 +171,17 @@ export class VnetPath {
     let m = 0;
     if (n > 0) {
       m = this.split(n, source, handler, counters);
-      this.target = Math.min(VNET_READ_SLOTS, Math.max(VNET_MIN_READ_SLOTS, 2 * n));
+      for (let i = 0; i < n; i++) slots[i]!.release();
+      this.slots.taken(n);
     }
-    for (let i = 0; i < held; i++) {
-      slots[i]!.release();
-      slots[i] = null;
-    }
+    this.slots.release(0);
     if (m > 0) handler.onPackets(this.out, m);
     return n;
   }
 
   /** Splits frames 0..n-1 into `out`, handing on full batches; returns how many are left in `out`. */
   private split(n: number, source: Source, handler: TunHandler, counters: VnetCounters): number {
-    const slots = this.slots;
+    const slots = this.slots.slots;
     const splitter = this.splitter;
     const out = this.out;
     const batch = this.batch;

@@ -15,7 +15,7 @@ import {
   VIRTIO_NET_HDR_LEN,
   writeVirtioNetHdr,
 } from './offload-header.js';
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK } from './offload-tso.js';
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK } from '../net/ip-header.js';
 
 export interface PacketSpec {
   v6?: boolean;

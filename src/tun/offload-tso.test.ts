@@ -12,7 +12,8 @@ import {
   VIRTIO_NET_HDR_LEN,
 } from './offload-header.js';
 import { buildPacket, frame, get16, get32, ipChecksumOk, ipHeaderLen, pattern, plainFrame, superFrame, transportChecksumOk, type PacketSpec } from './offload-testing.js';
-import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH, TsoSplitter } from './offload-tso.js';
+import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH } from '../net/ip-header.js';
+import { TsoSplitter } from './offload-tso.js';
 
 /** Splits a frame into fresh arrays (each at an odd offset of a bigger one, to exercise alignment). */
 function split(f: Uint8Array, at = 0): Uint8Array[] {

@@ -25,6 +25,29 @@
  */
 import { checksum, pseudoHeaderSum, setIpv4HeaderChecksum } from '../net/checksum.js';
 import {
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV4_ID_OFFSET,
+  IPV4_MIN_HEADER_LEN,
+  IPV4_SRC_OFFSET,
+  IPV4_TOTAL_LENGTH_OFFSET,
+  IPV4_VERSION_IHL_OFFSET,
+  IPV6_HEADER_LEN,
+  IPV6_PAYLOAD_LENGTH_OFFSET,
+  IPV6_SRC_OFFSET,
+  TCP_CHECKSUM_OFFSET,
+  TCP_CWR,
+  TCP_DATA_OFFSET,
+  TCP_FIN,
+  TCP_FLAGS_OFFSET,
+  TCP_MIN_HEADER_LEN,
+  TCP_PSH,
+  TCP_SEQ_OFFSET,
+  UDP_CHECKSUM_OFFSET,
+  UDP_HEADER_LEN,
+  UDP_LENGTH_OFFSET,
+} from '../net/ip-header.js';
+import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN,
   VIRTIO_NET_HDR_GSO_NONE,
@@ -35,33 +58,6 @@ import {
   VirtioNetHdr,
   readVirtioNetHdr,
 } from './offload-header.js';
-
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-/** TCP header fields (RFC 9293 §3.1). */
-export const TCP_SEQ_OFFSET = 4;
-export const TCP_ACK_OFFSET = 8;
-export const TCP_DATA_OFFSET = 12;
-export const TCP_FLAGS_OFFSET = 13;
-export const TCP_CHECKSUM_OFFSET = 16;
-export const TCP_MIN_HEADER_LEN = 20;
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_PSH = 0x08;
-export const TCP_ACK = 0x10;
-export const TCP_URG = 0x20;
-export const TCP_ECE = 0x40;
-export const TCP_CWR = 0x80;
-/** UDP header (RFC 768). */
-export const UDP_HEADER_LEN = 8;
-export const UDP_LENGTH_OFFSET = 4;
-export const UDP_CHECKSUM_OFFSET = 6;
-export const IPV4_MIN_HEADER_LEN = 20;
-export const IPV6_HEADER_LEN = 40;
-/** Where the source address starts; the destination follows it in both versions. */
-export const IPV4_ADDR_OFFSET = 12;
-export const IPV6_ADDR_OFFSET = 8;
 
 /**
  * Copies b[from, to) to out[at...]. One short-lived view per call: Node 20 has no copy between two
@@ -146,7 +142,7 @@ export class TsoSplitter {
     const ipLen = h.csumStart;
     if (version === 4) {
       // csum_start is the transport header; for IPv4 it must be where IHL says.
-      if (len < IPV4_MIN_HEADER_LEN || ipLen !== (bytes[s]! & 0x0f) * 4 || ipLen < IPV4_MIN_HEADER_LEN) return 0;
+      if (len < IPV4_MIN_HEADER_LEN || ipLen !== (bytes[s + IPV4_VERSION_IHL_OFFSET]! & 0x0f) * 4 || ipLen < IPV4_MIN_HEADER_LEN) return 0;
     } else if (ipLen < IPV6_HEADER_LEN) {
       return 0;
     }
@@ -168,12 +164,12 @@ export class TsoSplitter {
     const t = s + ipLen;
     this.firstSeq =
       protocol === IPPROTO_TCP
-        ? ((bytes[t + TCP_SEQ_OFFSET]! << 24) | (bytes[t + 5]! << 16) | (bytes[t + 6]! << 8) | bytes[t + 7]!) >>> 0
+        ? ((bytes[t + TCP_SEQ_OFFSET]! << 24) | (bytes[t + TCP_SEQ_OFFSET + 1]! << 16) | (bytes[t + TCP_SEQ_OFFSET + 2]! << 8) | bytes[t + TCP_SEQ_OFFSET + 3]!) >>> 0
         : 0;
-    this.firstId = version === 4 ? (bytes[s + 4]! << 8) | bytes[s + 5]! : 0;
+    this.firstId = version === 4 ? (bytes[s + IPV4_ID_OFFSET]! << 8) | bytes[s + IPV4_ID_OFFSET + 1]! : 0;
     this.addrSum = this.isV6
-      ? pseudoHeaderSum(bytes, s + IPV6_ADDR_OFFSET, 16, 0, 0)
-      : pseudoHeaderSum(bytes, s + IPV4_ADDR_OFFSET, 4, 0, 0);
+      ? pseudoHeaderSum(bytes, s + IPV6_SRC_OFFSET, 16, 0, 0)
+      : pseudoHeaderSum(bytes, s + IPV4_SRC_OFFSET, 4, 0, 0);
     const payload = len - headerLen;
     this.segments = payload === 0 ? 1 : Math.ceil(payload / h.gsoSize);
     return this.segments;
@@ -209,14 +205,14 @@ export class TsoSplitter {
     if (to > from) copyBytes(out, at + headerLen, b, from, to);
     if (this.isV6) {
       const payloadLen = len - IPV6_HEADER_LEN;
-      out[at + 4] = payloadLen >>> 8;
-      out[at + 5] = payloadLen & 0xff;
+      out[at + IPV6_PAYLOAD_LENGTH_OFFSET] = payloadLen >>> 8;
+      out[at + IPV6_PAYLOAD_LENGTH_OFFSET + 1] = payloadLen & 0xff;
     } else {
       const id = (this.firstId + k) & 0xffff;
-      out[at + 2] = len >>> 8;
-      out[at + 3] = len & 0xff;
-      out[at + 4] = id >>> 8;
-      out[at + 5] = id & 0xff;
+      out[at + IPV4_TOTAL_LENGTH_OFFSET] = len >>> 8;
+      out[at + IPV4_TOTAL_LENGTH_OFFSET + 1] = len & 0xff;
+      out[at + IPV4_ID_OFFSET] = id >>> 8;
+      out[at + IPV4_ID_OFFSET + 1] = id & 0xff;
       setIpv4HeaderChecksum(out, at, ipLen);
     }
     const t = at + ipLen;
@@ -224,9 +220,9 @@ export class TsoSplitter {
     if (this.protocol === IPPROTO_TCP) {
       const seq = (this.firstSeq + k * this.gsoSize) >>> 0;
       out[t + TCP_SEQ_OFFSET] = seq >>> 24;
-      out[t + 5] = (seq >>> 16) & 0xff;
-      out[t + 6] = (seq >>> 8) & 0xff;
-      out[t + 7] = seq & 0xff;
+      out[t + TCP_SEQ_OFFSET + 1] = (seq >>> 16) & 0xff;
+      out[t + TCP_SEQ_OFFSET + 2] = (seq >>> 8) & 0xff;
+      out[t + TCP_SEQ_OFFSET + 3] = seq & 0xff;
       let flags = out[t + TCP_FLAGS_OFFSET]!;
       if (to < this.end) flags &= ~(TCP_FIN | TCP_PSH);
       if (k > 0) flags &= ~TCP_CWR;

@@ -12,6 +12,13 @@
  */
 import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 
+/**
+ * The MTU of a TUN whose creator names none: 1420 = 1500 (Ethernet) - 40 (an outer IPv6 header) - 8
+ * (UDP) - 32 (WireGuard's 16-byte header and 16-byte tag), so a tunnel packet fits one Ethernet frame
+ * over either IP version (wg-quick's and wireguard-go's default too).
+ */
+export const DEFAULT_MTU = 1500 - 40 - 8 - 32;
+
 export type TunEvent = 'up' | 'down' | 'mtu' | 'closed';
 
 export interface TunHandler {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { FakeClock } from '../base/clock.js';
-import { ConfigError } from '../device/config.js';
+import { ConfigError } from '../config/wg-quick.js';
 import { generatePrivateKey } from '../crypto/x25519.js';
 import { MemoryNetwork } from '../conn/memory.js';
 import { Tunnel } from './tunnel.js';

@@ -28,7 +28,7 @@ import { TcpServer, type TcpServerOptions } from '../netstack/tcp-server.js';
 import { TunnelHttpAgent, TunnelHttpsAgent, tunnelDispatcher, type TunnelDispatcherOptions } from './http.js';
 import type { Dispatcher } from 'undici';
 import { queryOverTcp } from './dns-tcp.js';
-import { ConfigError, parseConfig, type WgConfig } from '../device/config.js';
+import { ConfigError, parseConfig, type WgConfig } from '../config/wg-quick.js';
 import { Device } from '../device/device.js';
 import { lookupAddresses, type LookupOptions } from './lookup.js';
 import { DnsResolver } from './dns-resolver.js';

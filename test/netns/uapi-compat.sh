@@ -15,9 +15,9 @@ make_keys
 start_wgts "$NS1" "$IF1"
 start_peer "$NS2" "$IF2" "$GO_IMPL"
 
-# Three peers (a PSK, IPv4 and IPv6 endpoints, several allowed IPs, a keepalive), an fwmark. The
-# keepalive goes on the peer without an endpoint: elsewhere it would send handshakes, and the transfer
-# counters `wg show` prints would depend on timing.
+# Four peers (a PSK, IPv4, IPv6 and IPv4-mapped IPv6 endpoints, several allowed IPs, a keepalive), an
+# fwmark. The keepalive goes on the peer without an endpoint: elsewhere it would send handshakes, and
+# the transfer counters `wg show` prints would depend on timing.
 cat >"$TMP/conf" <<EOF
 [Interface]
 PrivateKey = $(cat "$TMP/priv1")
@@ -34,6 +34,11 @@ Endpoint = 192.0.2.99:51820
 PublicKey = $(wg genkey | wg pubkey)
 AllowedIPs = 10.20.0.1/32
 Endpoint = [2001:db8::99]:1234
+
+[Peer]
+PublicKey = $(wg genkey | wg pubkey)
+AllowedIPs = 10.30.0.1/32
+Endpoint = [::ffff:192.0.2.98]:51820
 
 [Peer]
 PublicKey = $(wg genkey | wg pubkey)

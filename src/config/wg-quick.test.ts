@@ -2,7 +2,7 @@
 // a sample, as exact text; and one case per error, each checked for the line and key it names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, configToUapi, formatConfig, parseConfig, type WgConfig } from './config.js';
+import { ConfigError, configToUapi, formatConfig, parseConfig, type WgConfig } from './wg-quick.js';
 
 // Fixed keys, base64 and hex of the same bytes (0x01.., 0x02.., 0x03.., 0x04..).
 const K1 = 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=';

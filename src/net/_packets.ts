@@ -1,19 +1,8 @@
 /**
- * ICMP echo packets with correct checksums, for tests that talk to a real kernel through the tunnel.
+ * ICMP echo packets with correct checksums (RFC 792, RFC 4443 §4.1-4.2; net/checksum.ts), for tests
+ * that talk to a real kernel through a TUN or a tunnel. Not part of the library's API.
  */
-
-function sum16(b: Uint8Array, start: number, end: number, acc: number): number {
-  let s = acc;
-  for (let i = start; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-  if ((end - start) & 1) s += b[end - 1]! << 8;
-  return s;
-}
-
-function fold(s: number): number {
-  let x = s;
-  while (x > 0xffff) x = (x & 0xffff) + Math.floor(x / 0x10000);
-  return ~x & 0xffff;
-}
+import { checksumReference, pseudoHeaderSum, setIpv4HeaderChecksum } from './checksum.js';
 
 function put16(b: Uint8Array, at: number, v: number): void {
   b[at] = v >> 8;
@@ -29,12 +18,12 @@ export function icmp4Echo(src: Uint8Array, dst: Uint8Array, type: 0 | 8, id: num
   p[9] = 1;
   p.set(src, 12);
   p.set(dst, 16);
-  put16(p, 10, fold(sum16(p, 0, 20, 0)));
+  setIpv4HeaderChecksum(p, 0, 20);
   p[20] = type;
   put16(p, 24, id);
   put16(p, 26, seq);
   p.set(payload, 28);
-  put16(p, 22, fold(sum16(p, 20, p.length, 0)));
+  put16(p, 22, ~checksumReference(p, 20, p.length, 0) & 0xffff);
   return p;
 }
 
@@ -52,12 +41,8 @@ export function icmp6Echo(src: Uint8Array, dst: Uint8Array, type: 128 | 129, id:
   put16(p, 44, id);
   put16(p, 46, seq);
   p.set(payload, 48);
-  // Pseudo-header: addresses, upper-layer length, next header.
-  let s = sum16(p, 8, 40, 0);
-  s += len;
-  s += 58;
-  s = sum16(p, 40, p.length, s);
-  put16(p, 42, fold(s));
+  // The ICMPv6 checksum covers the pseudo-header (RFC 8200 §8.1): addresses, length, next header.
+  put16(p, 42, ~checksumReference(p, 40, p.length, pseudoHeaderSum(p, 8, 16, 58, len)) & 0xffff);
   return p;
 }
 
