@@ -17,124 +17,19 @@
  * Stricter than wireproxy, which ignores what it does not know: an unknown section or key, a key given
  * twice, a missing required key, a bad address or port, or a file that cannot be read is an error that
  * names the file, the line and the key. Nothing is started from a configuration with an error.
+ *
+ * Here: the file as a whole and its WireGuard part; the proxy sections are config-sections.ts, the
+ * value readers config-values.ts, the shapes config-types.ts.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { ConfigError, parseConfig, type WgConfig } from '../config/wg-quick.js';
 import { parseIp, formatIp } from '../net/address.js';
-import { parseHostPort, type HostPort } from '../net/host-port.js';
+import { checkListeners, readResolve, SECTION_READERS, SECTION_TITLES } from './config-sections.js';
+import { ProxyConfigError, type ListenerSection, type ProxyConfig, type ResolveStrategy } from './config-types.js';
+import { relativeTo, single, uint, value, type Ctx } from './config-values.js';
 import { IniSyntaxError, scanIni, type IniEntry, type IniSection } from './ini.js';
 
-/** Where a section or key was written. */
-export interface Place {
-  file: string;
-  line: number;
-}
-
-export interface Socks5Section {
-  kind: 'socks5';
-  at: Place;
-  bind: HostPort;
-  /** Both set, or both null: username/password authentication (RFC 1929) is on when set. */
-  username: string | null;
-  password: string | null;
-}
-
-export interface HttpSection {
-  kind: 'http';
-  at: Place;
-  bind: HostPort;
-  username: string | null;
-  password: string | null;
-  /** Both set: the proxy speaks TLS to its clients. Absolute paths. */
-  certFile: string | null;
-  keyFile: string | null;
-}
-
-export interface SniSection {
-  kind: 'sni';
-  at: Place;
-  bind: HostPort;
-}
-
-export interface TcpClientTunnelSection {
-  kind: 'tcp-client';
-  at: Place;
-  bind: HostPort;
-  target: HostPort;
-}
-
-export interface TcpServerTunnelSection {
-  kind: 'tcp-server';
-  at: Place;
-  listenPort: number;
-  target: HostPort;
-}
-
-export interface StdioTunnelSection {
-  kind: 'stdio';
-  at: Place;
-  target: HostPort;
-}
-
-export interface UdpClientTunnelSection {
-  kind: 'udp-client';
-  at: Place;
-  bind: HostPort;
-  target: HostPort;
-  /** Seconds a client's session lives without traffic; 0: until evicted by newer ones. */
-  inactivityTimeoutSec: number;
-}
-
-export interface UdpServerTunnelSection {
-  kind: 'udp-server';
-  at: Place;
-  listenPort: number;
-  target: HostPort;
-  inactivityTimeoutSec: number;
-}
-
-export type ListenerSection =
-  | Socks5Section
-  | HttpSection
-  | SniSection
-  | TcpClientTunnelSection
-  | TcpServerTunnelSection
-  | StdioTunnelSection
-  | UdpClientTunnelSection
-  | UdpServerTunnelSection;
-
-export type ResolveStrategy = 'auto' | 'ipv4' | 'ipv6';
-
-export interface ProxyConfig {
-  /** The file read (as given). */
-  file: string;
-  /** The file that held [Interface] and [Peer]. */
-  wgFile: string;
-  /** The WireGuard part, wireproxy's defaults applied. Peer endpoints may still name hosts. */
-  wg: WgConfig;
-  /** wireproxy's CheckAlive addresses (canonical text) and interval. */
-  checkAlive: string[];
-  checkAliveIntervalSec: number;
-  resolveStrategy: ResolveStrategy;
-  listeners: ListenerSection[];
-  /** Keys read and ignored, as "file:line: Key ..." notes for the log (wg-quick keys without meaning here). */
-  notes: string[];
-}
-
-/** A configuration that cannot be used: names the file, the line (0: the file as a whole) and the key. */
-export class ProxyConfigError extends Error {
-  readonly file: string;
-  readonly line: number;
-  readonly key: string;
-  constructor(file: string, line: number, key: string, reason: string) {
-    super(`${file}${line > 0 ? `:${line}` : ''}: ${key === '' ? '' : `${key}: `}${reason}`);
-    this.name = 'ProxyConfigError';
-    this.file = file;
-    this.line = line;
-    this.key = key;
-  }
-}
+export * from './config-types.js';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -145,7 +40,7 @@ export interface LoadOptions {
 }
 
 /** wireproxy's default MTU (config.go: DeviceConfig{MTU: 1420}), wg-quick's usual value too. */
-export const DEFAULT_MTU = 1420;
+export const WIREPROXY_DEFAULT_MTU = 1420;
 /** wireproxy's default CheckAliveInterval, seconds. */
 export const DEFAULT_CHECK_ALIVE_INTERVAL_SEC = 5;
 
@@ -237,14 +132,6 @@ export function parseProxyConfig(text: string, file: string, options: LoadOption
   return { file, wgFile, wg, checkAlive, checkAliveIntervalSec, resolveStrategy, listeners, notes };
 }
 
-// ---- reading values --------------------------------------------------------------------------------
-
-interface Ctx {
-  file: string;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
-
 function scan(text: string, file: string): IniSection[] {
   try {
     return scanIni(text);
@@ -252,49 +139,6 @@ function scan(text: string, file: string): IniSection[] {
     if (err instanceof IniSyntaxError) throw new ProxyConfigError(file, err.line, '', `${err.message}: '${err.key}'`);
     throw err;
   }
-}
-
-/** A value with wireproxy's `$NAME` environment references resolved. */
-function value(ctx: Ctx, e: IniEntry): string {
-  const v = e.value;
-  if (!v.startsWith('$')) return v;
-  if (v.startsWith('$$')) return v.slice(1);
-  const name = v.slice(1);
-  const got = ctx.env[name];
-  if (got === undefined) throw new ProxyConfigError(ctx.file, e.line, e.key, `references the environment variable ${name}, which is not set`);
-  return got;
-}
-
-/** The one entry named `name` in `s`, or null; a second one is an error. */
-function single(ctx: Ctx, s: IniSection, name: string): IniEntry | null {
-  let found: IniEntry | null = null;
-  for (const e of s.entries) {
-    if (e.name !== name) continue;
-    if (found !== null) throw new ProxyConfigError(ctx.file, e.line, e.key, `given twice in this section (first on line ${found.line})`);
-    found = e;
-  }
-  return found;
-}
-
-function hostPort(ctx: Ctx, e: IniEntry, role: 'listen' | 'target'): HostPort {
-  const r = parseHostPort(value(ctx, e), role);
-  if (typeof r === 'string') throw new ProxyConfigError(ctx.file, e.line, e.key, r);
-  return r;
-}
-
-function uint(ctx: Ctx, e: IniEntry, min: number, max: number, what: string): number {
-  const v = value(ctx, e);
-  if (!/^\d{1,10}$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new ProxyConfigError(ctx.file, e.line, e.key, `expected ${what} ${min}..${max}, got '${v}'`);
-  }
-  return Number(v);
-}
-
-/** A file path: bare names beside the configuration file (windtf's wireproxy), others from `cwd`. */
-function relativeTo(configFile: string, p: string, cwd: string): string {
-  if (path.isAbsolute(p)) return p;
-  if (path.basename(p) === p) return path.resolve(cwd, path.dirname(configFile), p);
-  return path.resolve(cwd, p);
 }
 
 function describeFsError(err: unknown): string {
@@ -355,7 +199,7 @@ function readWireGuard(ctx: Ctx, sections: IniSection[], notes: string[]): { wg:
   }
   if (wg.interface.privateKey === undefined) throw new ProxyConfigError(ctx.file, iface.line, 'PrivateKey', 'the [Interface] section has no PrivateKey');
   if (wg.interface.addresses.length === 0) throw new ProxyConfigError(ctx.file, iface.line, 'Address', 'the [Interface] section has no Address: the proxy needs an address inside the tunnel');
-  wg.interface.mtu ??= DEFAULT_MTU;
+  wg.interface.mtu ??= WIREPROXY_DEFAULT_MTU;
   for (const p of wg.peers) if (p.allowedIPs.length === 0) p.allowedIPs.push('0.0.0.0/0', '::/0');
   return { wg, checkAlive, checkAliveIntervalSec };
 }
@@ -370,145 +214,4 @@ function addressList(ctx: Ctx, e: IniEntry): string[] {
     out.push(formatIp(ip));
   }
   return out;
-}
-
-// ---- proxy sections --------------------------------------------------------------------------------
-
-type Reader = (ctx: Ctx, s: IniSection) => ListenerSection;
-
-/** Keys a section accepts (lower-case name -> as documented) and which of them it requires. */
-function keysOf(ctx: Ctx, s: IniSection, allowed: readonly string[], required: readonly string[]): Map<string, IniEntry> {
-  const byLower = new Map(allowed.map((k) => [k.toLowerCase(), k]));
-  const out = new Map<string, IniEntry>();
-  for (const e of s.entries) {
-    if (!byLower.has(e.name)) throw new ProxyConfigError(ctx.file, e.line, e.key, `unknown key in [${s.title}]; expected one of ${allowed.join(', ')}`);
-    const first = out.get(e.name);
-    if (first !== undefined) throw new ProxyConfigError(ctx.file, e.line, e.key, `given twice in this section (first on line ${first.line})`);
-    out.set(e.name, e);
-  }
-  for (const k of required) {
-    if (!out.has(k.toLowerCase())) throw new ProxyConfigError(ctx.file, s.line, k, `[${s.title}] needs ${k}`);
-  }
-  return out;
-}
-
-/** An optional text value; empty means unset, as wireproxy treats `Username =`. */
-function optional(ctx: Ctx, keys: Map<string, IniEntry>, name: string): string | null {
-  const e = keys.get(name);
-  if (e === undefined) return null;
-  const v = value(ctx, e);
-  return v === '' ? null : v;
-}
-
-function credentials(ctx: Ctx, s: IniSection, keys: Map<string, IniEntry>): { username: string | null; password: string | null } {
-  const username = optional(ctx, keys, 'username');
-  const password = optional(ctx, keys, 'password');
-  // RFC 1929 carries each in one length byte.
-  for (const [k, v] of [['username', username], ['password', password]] as const) {
-    if (v !== null && Buffer.byteLength(v) > 255) throw new ProxyConfigError(ctx.file, keys.get(k)!.line, keys.get(k)!.key, 'longer than 255 bytes');
-  }
-  if (username === null && password !== null) throw new ProxyConfigError(ctx.file, keys.get('password')!.line, 'Password', `[${s.title}] has a Password but no Username`);
-  return { username, password: username === null ? null : (password ?? '') };
-}
-
-const readSocks5: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['BindAddress', 'Username', 'Password'], ['BindAddress']);
-  return { kind: 'socks5', at: { file: ctx.file, line: s.line }, bind: hostPort(ctx, k.get('bindaddress')!, 'listen'), ...credentials(ctx, s, k) };
-};
-
-const readHttp: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['BindAddress', 'Username', 'Password', 'CertFile', 'KeyFile'], ['BindAddress']);
-  const cert = optional(ctx, k, 'certfile');
-  const key = optional(ctx, k, 'keyfile');
-  if ((cert === null) !== (key === null)) {
-    const has = cert !== null ? 'certfile' : 'keyfile';
-    throw new ProxyConfigError(ctx.file, k.get(has)!.line, k.get(has)!.key, 'CertFile and KeyFile go together: give both for TLS, or neither');
-  }
-  return {
-    kind: 'http',
-    at: { file: ctx.file, line: s.line },
-    bind: hostPort(ctx, k.get('bindaddress')!, 'listen'),
-    ...credentials(ctx, s, k),
-    certFile: cert === null ? null : relativeTo(ctx.file, cert, ctx.cwd),
-    keyFile: key === null ? null : relativeTo(ctx.file, key, ctx.cwd),
-  };
-};
-
-const readSni: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['BindAddress'], ['BindAddress']);
-  return { kind: 'sni', at: { file: ctx.file, line: s.line }, bind: hostPort(ctx, k.get('bindaddress')!, 'listen') };
-};
-
-const readTcpClient: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['BindAddress', 'Target'], ['BindAddress', 'Target']);
-  return { kind: 'tcp-client', at: { file: ctx.file, line: s.line }, bind: hostPort(ctx, k.get('bindaddress')!, 'listen'), target: hostPort(ctx, k.get('target')!, 'target') };
-};
-
-const readTcpServer: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['ListenPort', 'Target'], ['ListenPort', 'Target']);
-  return { kind: 'tcp-server', at: { file: ctx.file, line: s.line }, listenPort: uint(ctx, k.get('listenport')!, 1, 65535, 'a port'), target: hostPort(ctx, k.get('target')!, 'target') };
-};
-
-const readStdio: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['Target'], ['Target']);
-  return { kind: 'stdio', at: { file: ctx.file, line: s.line }, target: hostPort(ctx, k.get('target')!, 'target') };
-};
-
-/** InactivityTimeout of the UDP sections: seconds, 0 (the default, as windtf's) for none. */
-function inactivity(ctx: Ctx, k: Map<string, IniEntry>): number {
-  const t = k.get('inactivitytimeout');
-  return t === undefined ? 0 : uint(ctx, t, 0, 86400, 'seconds');
-}
-
-const readUdpClient: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['BindAddress', 'Target', 'InactivityTimeout'], ['BindAddress', 'Target']);
-  const bind = hostPort(ctx, k.get('bindaddress')!, 'listen');
-  return { kind: 'udp-client', at: { file: ctx.file, line: s.line }, bind, target: hostPort(ctx, k.get('target')!, 'target'), inactivityTimeoutSec: inactivity(ctx, k) };
-};
-
-const readUdpServer: Reader = (ctx, s) => {
-  const k = keysOf(ctx, s, ['ListenPort', 'Target', 'InactivityTimeout'], ['ListenPort', 'Target']);
-  const listenPort = uint(ctx, k.get('listenport')!, 1, 65535, 'a port');
-  return { kind: 'udp-server', at: { file: ctx.file, line: s.line }, listenPort, target: hostPort(ctx, k.get('target')!, 'target'), inactivityTimeoutSec: inactivity(ctx, k) };
-};
-
-function readResolve(ctx: Ctx, s: IniSection): ResolveStrategy {
-  const k = keysOf(ctx, s, ['ResolveStrategy'], []);
-  const e = k.get('resolvestrategy');
-  if (e === undefined) return 'auto';
-  const v = value(ctx, e).toLowerCase();
-  if (v !== 'auto' && v !== 'ipv4' && v !== 'ipv6') throw new ProxyConfigError(ctx.file, e.line, e.key, `expected auto, ipv4 or ipv6, got '${v}'`);
-  return v;
-}
-
-const SECTIONS: readonly [string, Reader][] = [
-  ['Socks5', readSocks5],
-  ['http', readHttp],
-  ['SNI', readSni],
-  ['TCPClientTunnel', readTcpClient],
-  ['TCPServerTunnel', readTcpServer],
-  ['STDIOTunnel', readStdio],
-  ['UDPClientTunnel', readUdpClient],
-  ['UDPProxyTunnel', readUdpClient],
-  ['UDPServerTunnel', readUdpServer],
-];
-const SECTION_READERS = new Map(SECTIONS.map(([t, r]) => [t.toLowerCase(), r]));
-const SECTION_TITLES = ['Interface', 'Peer', ...SECTIONS.map(([t]) => t), 'Resolve'];
-
-/** Conflicts visible in the file: one stdin, one listener per tunnel port and protocol. */
-function checkListeners(ctx: Ctx, listeners: ListenerSection[]): void {
-  let stdio: StdioTunnelSection | null = null;
-  const tunnelPorts = new Map<string, number>();
-  for (const l of listeners) {
-    if (l.kind === 'stdio') {
-      if (stdio !== null) throw new ProxyConfigError(ctx.file, l.at.line, 'STDIOTunnel', `only one [STDIOTunnel] is possible (the first is on line ${stdio.at.line})`);
-      stdio = l;
-    }
-    if (l.kind === 'tcp-server' || l.kind === 'udp-server') {
-      const key = `${l.kind}:${l.listenPort}`;
-      const first = tunnelPorts.get(key);
-      if (first !== undefined) throw new ProxyConfigError(ctx.file, l.at.line, 'ListenPort', `port ${l.listenPort} is already taken by the section on line ${first}`);
-      tunnelPorts.set(key, l.at.line);
-    }
-  }
 }
