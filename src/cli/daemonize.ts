@@ -6,6 +6,7 @@
  * outcome is the same (exit 0 means ready; exit 1 prints why not) with no fd passing in Node.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** The child's end of the readiness pipe; the variable tells it to report there. */
@@ -41,7 +42,22 @@ export function daemonExecArgv(execArgv: readonly string[]): string[] {
   return [YOUNG_GENERATION_FLAG, ...execArgv];
 }
 
-export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: { tun: number | null; uapi: number | null }): Promise<number> {
+/** The child's side: tell the waiting parent "ok\n" or why it could not start, once. */
+export function reportReady(fd: number | null, text: string): void {
+  if (fd === null) return;
+  try {
+    fs.writeSync(fd, text);
+    fs.closeSync(fd);
+  } catch {
+    /* the parent went away: nothing to tell */
+  }
+}
+
+/**
+ * `cwd` is where the child runs: '/' (the default) so a daemon holds no directory busy; the proxy keeps
+ * its own, since its configuration may name files relative to it.
+ */
+export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: { tun: number | null; uapi: number | null }, cwd = '/'): Promise<number> {
   // The child writes to our stdout/stderr only when LOG_LEVEL asks for logs (wireguard-go's rule):
   // otherwise a caller capturing our output would wait on a pipe the daemon keeps open for ever.
   const keepOutput = env['LOG_LEVEL'] !== undefined && env['LOG_LEVEL'] !== '' && env['LOG_LEVEL'] !== 'silent';
@@ -68,7 +84,7 @@ export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: 
     detached: true,
     stdio,
     env: childEnv,
-    cwd: '/',
+    cwd,
   });
 
   return new Promise<number>((resolve) => {

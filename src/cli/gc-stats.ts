@@ -3,7 +3,7 @@
  * their pause time and writes {"count", "ms"} to FILE when it shuts down. Off (no observer) otherwise.
  */
 import { writeFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { GcCounter } from '../ipc/metrics.js';
 
 export interface GcStats {
   /** Write the totals to the file (if configured) and stop observing. */
@@ -13,20 +13,12 @@ export interface GcStats {
 export function gcStatsFromEnv(env: NodeJS.ProcessEnv): GcStats {
   const file = env['WGTS_GC_STATS'];
   if (file === undefined || file === '') return { flush: () => {} };
-  let count = 0;
-  let ms = 0;
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      count++;
-      ms += e.duration;
-    }
-  });
-  obs.observe({ entryTypes: ['gc'] });
+  const gc = new GcCounter();
   return {
     flush() {
-      obs.disconnect();
+      gc.stop();
       try {
-        writeFileSync(file, JSON.stringify({ count, ms }) + '\n');
+        writeFileSync(file, JSON.stringify({ count: gc.count, ms: gc.pauseMs }) + '\n');
       } catch {
         /* a benchmark aid: never a reason to fail shutdown */
       }

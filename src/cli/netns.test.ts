@@ -150,3 +150,17 @@ test('configurations of any size: 130,560 allowed IPs and 10,000 peers in one wg
   const reference = hasUpstream ? [upstreamGo] : debianGo === null ? [] : [debianGo];
   t.diagnostic(`${runScript('uapi-scale.sh', 'wgts', ...reference)} checks passed`);
 });
+
+/** Why the proxy script cannot run here (its clients), or null. */
+function proxyMissing(): string | null {
+  for (const cmd of ['curl', 'dig', 'socat', 'setpriv', 'iperf3']) if (which(cmd) === null) return `\`${cmd}\` is not installed`;
+  return null;
+}
+
+test('wgts proxy as nobody <-> wireguard-go (Debian): SOCKS5, HTTP, TCP/UDP tunnels, STDIO, metrics, 1,000 connections, bad configs', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : proxyMissing())) }, (t) => {
+  t.diagnostic(`${runScript('proxy.sh', goPeer())} checks passed`);
+});
+
+test('wgts proxy as nobody <-> a wgts daemon', { skip: skipUnless(basics ?? proxyMissing()) }, (t) => {
+  t.diagnostic(`${runScript('proxy.sh', 'wgts')} checks passed`);
+});

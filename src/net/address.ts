@@ -262,6 +262,14 @@ export function checkPrefix(fn: string, ip: Uint8Array, cidr: number): void {
   }
 }
 
+/** RFC 1123 host name labels (underscores tolerated, as resolvers do), optionally fully qualified. */
+const HOSTNAME_RE = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/** A DNS name as configuration files write one; all-numeric dotted text is a (bad) address, not a name. */
+export function isHostName(text: string): boolean {
+  return HOSTNAME_RE.test(text) && !/^[\d.]+$/.test(text);
+}
+
 /** A short description of a bad argument for an error message. */
 export function describe(x: unknown): string {
   if (x instanceof Uint8Array) return `Uint8Array(${x.length})`;

@@ -342,8 +342,9 @@ export class RawPeer {
     const out: RawSegment = {
       srcPort: seg.srcPort,
       dstPort: seg.dstPort,
-      seq: seg.seq,
-      ack: seg.ack,
+      // Unsigned, as the tests write them (the engine holds int32, seq.ts).
+      seq: seg.seq >>> 0,
+      ack: seg.ack >>> 0,
       flags: seg.flags,
       window: seg.window,
       data: b.slice(seg.dataAt, seg.dataEnd),
@@ -351,10 +352,10 @@ export class RawPeer {
     if (seg.mss > 0) out.mss = seg.mss;
     if (seg.wscale >= 0) out.wscale = seg.wscale;
     if (seg.sackPermitted) out.sackPermitted = true;
-    if (seg.hasTimestamp) out.ts = [seg.tsVal, seg.tsEcr];
+    if (seg.hasTimestamp) out.ts = [seg.tsVal >>> 0, seg.tsEcr >>> 0];
     if (seg.sackCount > 0) {
       out.sack = [];
-      for (let i = 0; i < seg.sackCount; i++) out.sack.push([seg.sack[2 * i]!, seg.sack[2 * i + 1]!]);
+      for (let i = 0; i < seg.sackCount; i++) out.sack.push([seg.sack[2 * i]! >>> 0, seg.sack[2 * i + 1]! >>> 0]);
     }
     return out;
   }

@@ -278,11 +278,11 @@ export class Connection implements SenderHost, SegmentSource {
     this.setPeerMss(mss, true);
     if (this.tsOk) this.tsRecent = seg.tsVal;
     this.tsRecentAt = now;
-    this.rcv.init((seg.seq - 1) >>> 0, now);
+    this.rcv.init((seg.seq - 1) | 0, now);
     // The cookie's SYN-ACK advertised the initial window, unscaled: take it as advertised.
     this.rcv.ackSent(Math.min(this.rcv.window(0), 0xffff));
     this.snd.init(iss);
-    this.snd.una = (iss + 1) >>> 0;
+    this.snd.una = (iss + 1) | 0;
     this.snd.nxt = this.snd.una;
     this.snd.initWindow(seg.window * 2 ** this.snd.wscale, seg.seq, seg.ack, this.snd.wscale);
     this.state = State.ESTABLISHED;
@@ -328,7 +328,7 @@ export class Connection implements SenderHost, SegmentSource {
   }
 
   tsVal(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
+    return (Math.floor(now) + this.tsOffset) | 0;
   }
 
   tsNow(now: number): number {
@@ -343,7 +343,7 @@ export class Connection implements SenderHost, SegmentSource {
     return this.rcv.nxt;
   }
 
-  sackBlocks(out: Uint32Array, max: number): number {
+  sackBlocks(out: Int32Array, max: number): number {
     return this.rcv.sackBlocks(out, max);
   }
 
@@ -381,11 +381,11 @@ export class Connection implements SenderHost, SegmentSource {
     if (fin) flags |= FIN;
     if (push && dataLen > 0) flags |= PSH;
     if ((flags & ACK) === 0) this.segmentsOut++; // a SYN; ackSent() counts the rest
-    return sendSegment(this.host.ip, this, seq, flags, dataLen, this.snd.buf, syn ? (seq + 1) >>> 0 : seq, now);
+    return sendSegment(this.host.ip, this, seq, flags, dataLen, this.snd.buf, syn ? (seq + 1) | 0 : seq, now);
   }
 
   emitProbe(now: number): void {
-    sendSegment(this.host.ip, this, (this.snd.una - 1) >>> 0, ACK, 0, null, 0, now);
+    sendSegment(this.host.ip, this, (this.snd.una - 1) | 0, ACK, 0, null, 0, now);
   }
 
   armRtx(_kind: RtxKind, deadline: number): void {
@@ -459,7 +459,7 @@ export class Connection implements SenderHost, SegmentSource {
       // RFC 9293: with a zero window still take valid ACKs and RSTs (a window probe's ACK field).
       zeroWindowProbe = seq === rcv.nxt;
     } else {
-      acceptable = inWindow(seq, rcv.nxt, wnd) || inWindow((seq + len - 1) >>> 0, rcv.nxt, wnd);
+      acceptable = inWindow(seq, rcv.nxt, wnd) || inWindow((seq + len - 1) | 0, rcv.nxt, wnd);
     }
     if (!acceptable && !zeroWindowProbe) {
       if (flags & RST) return;
@@ -506,7 +506,7 @@ export class Connection implements SenderHost, SegmentSource {
       this.dupAck(seg, now);
       return;
     }
-    if (seqLt(ack, (snd.una - snd.maxWnd) >>> 0)) {
+    if (seqLt(ack, (snd.una - snd.maxWnd) | 0)) {
       // RFC 5961 §5.2: older than any window we could have sent: a blind ACK.
       this.challengeAck(now);
       return;
@@ -547,7 +547,7 @@ export class Connection implements SenderHost, SegmentSource {
     const textState = this.state === State.ESTABLISHED || this.state === State.FIN_WAIT_1 || this.state === State.FIN_WAIT_2;
     if (textState && !zeroWindowProbe) {
       const hadFin = rcv.finReceived;
-      const dataSeq = (seq + (flags & SYN ? 1 : 0)) >>> 0;
+      const dataSeq = (seq + (flags & SYN ? 1 : 0)) | 0;
       if (rcv.onSegment(dataSeq, seg.bytes, seg.dataAt, seg.dataLength, (flags & FIN) !== 0, now)) this.readablePending = true;
       if (!hadFin && rcv.finReceived) this.onFin(now);
     } else if (len > 0) {
@@ -587,7 +587,7 @@ export class Connection implements SenderHost, SegmentSource {
       if (this.isClosed) return;
       // Data or a FIN on the SYN-ACK (rare): take it as text.
       if (seg.dataLength > 0 || (flags & FIN) !== 0) {
-        if (this.rcv.onSegment((seg.seq + 1) >>> 0, seg.bytes, seg.dataAt, seg.dataLength, (flags & FIN) !== 0, now)) this.readablePending = true;
+        if (this.rcv.onSegment((seg.seq + 1) | 0, seg.bytes, seg.dataAt, seg.dataLength, (flags & FIN) !== 0, now)) this.readablePending = true;
         if (this.rcv.finReceived) this.onFin(now);
       }
       this.afterInput(now);
@@ -779,7 +779,7 @@ export class Connection implements SenderHost, SegmentSource {
    */
   read(max: number): Buffer | null {
     const rcv = this.rcv;
-    const limit = rcv.finReceived ? (rcv.nxt - 1) >>> 0 : rcv.nxt;
+    const limit = rcv.finReceived ? (rcv.nxt - 1) | 0 : rcv.nxt;
     const v = rcv.buf.pull(limit, max);
     if (v === null) return null;
     const now = this.host.wheel.now();
@@ -833,8 +833,7 @@ export class Connection implements SenderHost, SegmentSource {
   release(): void {
     this.handler = null;
     this.orphan = true;
-    if (this.state === State.CLOSED) return;
-    if (this.state === State.TIME_WAIT) {
+    if (this.state === State.CLOSED || this.state === State.TIME_WAIT) {
       this.rcv.clear();
       return;
     }
@@ -936,7 +935,9 @@ export class Connection implements SenderHost, SegmentSource {
     this.host.wheel.cancel(this.keepTimer);
     this.keepKind = KeepKind.NONE;
     this.snd.clear();
-    this.rcv.clear();
+    // A connection that ended in order (LAST-ACK, TIME-WAIT) may still hold bytes its user has not
+    // read: they stay until the user reads them or lets go (release()).
+    if (this.handler === null) this.rcv.clear();
     this.host.remove(this);
   }
 

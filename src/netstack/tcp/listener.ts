@@ -118,8 +118,8 @@ export class Listener {
 
   private tryCookie(host: ListenerHost, seg: Segment, ip: IpInfo, now: number): boolean {
     if (!host.synCookies || now - this.lastOverflow > COOKIE_WINDOW_MS) return false;
-    const clientIsn = (seg.seq - 1) >>> 0;
-    const cookie = (seg.ack - 1) >>> 0;
+    const clientIsn = (seg.seq - 1) | 0;
+    const cookie = (seg.ack - 1) | 0;
     const mss = host.secrets.checkCookie(ip.dst, seg.dstPort, ip.src, seg.srcPort, clientIsn, cookie, now);
     if (mss === 0) return false;
     const st = cookieState;
@@ -171,9 +171,9 @@ class CookieReply implements SegmentSource {
     this.rcvWscale = host.rcvWscale;
     this.advMss = host.ip.maxTransportBytes(ip.family, ip.src) - TCP_HEADER_BYTES;
     this.tsEcr = seg.tsVal;
-    this.ackNumber = (seg.seq + 1) >>> 0;
+    this.ackNumber = (seg.seq + 1) | 0;
     this.window = Math.min(host.initialWindow, 0xffff);
-    const base = (Math.floor(now) + host.tsOffset(ip.dst, ip.src)) >>> 0;
+    const base = (Math.floor(now) + host.tsOffset(ip.dst, ip.src)) | 0;
     this.ts = TcpSecrets.cookieTsVal(base, this.wsOk ? seg.wscale : -1, this.sackOk);
   }
 

@@ -60,7 +60,7 @@ export interface SegmentSource {
   tsVal(now: number): number;
   readonly tsEcr: number;
   /** SACK blocks to report, (left, right) pairs, filled into `out`; returns how many (<= max). */
-  sackBlocks(out: Uint32Array, max: number): number;
+  sackBlocks(out: Int32Array, max: number): number;
   /** ACK number and the window field to put on a segment (the window already scaled down). */
   readonly ackNumber: number;
   windowField(syn: boolean): number;
@@ -69,7 +69,7 @@ export interface SegmentSource {
 }
 
 /** Scratch for SACK blocks being written (one per stack; never held across calls). */
-const sackScratch = new Uint32Array(8);
+const sackScratch = new Int32Array(8);
 
 /** The option bytes a non-SYN segment of `src` carries now (timestamps and SACK blocks). */
 export function optionBytes(src: SegmentSource, sackBlocks: number): number {

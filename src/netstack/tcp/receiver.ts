@@ -99,8 +99,8 @@ export class Receiver {
 
   /** The peer's SYN carried sequence number `irs`. */
   init(irs: number, now: number): void {
-    this.irs = irs >>> 0;
-    this.nxt = (irs + 1) >>> 0;
+    this.irs = irs | 0;
+    this.nxt = (irs + 1) | 0;
     this.advRight = this.nxt;
     this.lastAckSent = this.nxt;
     this.buf.reset(this.nxt);
@@ -146,7 +146,7 @@ export class Receiver {
     this.unacked = 0;
     this.hasDsack = false;
     this.lastAckSent = this.nxt;
-    const right = (this.nxt + wnd) >>> 0;
+    const right = (this.nxt + wnd) | 0;
     if (seqGt(right, this.advRight)) this.advRight = right;
   }
 
@@ -163,7 +163,7 @@ export class Receiver {
       const skip = (this.nxt - seq) >>> 0;
       if (skip >= len + (fin ? 1 : 0)) {
         this.segmentsDuplicate++;
-        if (len > 0) this.noteDsack(seq, (seq + len) >>> 0);
+        if (len > 0) this.noteDsack(seq, (seq + len) | 0);
         this.ackNow = true;
         return false;
       }
@@ -183,7 +183,7 @@ export class Receiver {
     if (seq === this.nxt) {
       if (len > 0) {
         this.buf.place(seq, data, at, len);
-        this.nxt = (this.nxt + len) >>> 0;
+        this.nxt = (this.nxt + len) | 0;
         this.bytesReceived += len;
         readable = true;
         if (this.ooo.count > 0) {
@@ -197,13 +197,13 @@ export class Receiver {
       }
       if (fin) {
         this.finSeen = true;
-        this.finSeq = (seq + len) >>> 0;
+        this.finSeq = (seq + len) | 0;
       }
       this.scheduleAck(len);
     } else {
       // Out of order: keep it if the reassembly table has room (RFC 5681 §4.2: ACK at once).
       this.segmentsOutOfOrder++;
-      const end = (seq + len) >>> 0;
+      const end = (seq + len) | 0;
       if (len > 0) {
         if (this.ooo.holds(seq, end)) this.noteDsack(seq, end);
         else if (this.ooo.add(seq, end, this.nxt)) this.buf.place(seq, data, at, len);
@@ -216,7 +216,7 @@ export class Receiver {
     }
     if (this.finSeen && !this.finReceived && this.nxt === this.finSeq) {
       // Eighth: the FIN is consumed when everything before it arrived; ACK it at once.
-      this.nxt = (this.nxt + 1) >>> 0;
+      this.nxt = (this.nxt + 1) | 0;
       this.finReceived = true;
       this.ackNow = true;
       readable = true;
@@ -225,7 +225,7 @@ export class Receiver {
   }
 
   /** The SACK blocks for the next ACK: a pending D-SACK first (RFC 2883 §4), then RFC 2018 §4's order. */
-  sackBlocks(out: Uint32Array, max: number): number {
+  sackBlocks(out: Int32Array, max: number): number {
     let n = 0;
     if (this.hasDsack && max > 0) {
       out[0] = this.dsackLeft;
@@ -272,7 +272,7 @@ export class Receiver {
   private measureRtt(now: number): void {
     if (seqGe(this.nxt, this.rttSeq) && now > this.rttTime) {
       if (this.rtt === 0 || this.rtt > now - this.rttTime) this.tsRttSample(now - this.rttTime);
-      this.rttSeq = (this.nxt + Math.max(this.bufLimit >>> 1, 1)) >>> 0;
+      this.rttSeq = (this.nxt + Math.max(this.bufLimit >>> 1, 1)) | 0;
       this.rttTime = now;
     }
   }

@@ -45,7 +45,12 @@ export const enum RtxKind {
   TLP = 2,
   REORDER = 3,
   PERSIST = 4,
+  /** Nothing in flight or queued: trim the buffers if it stays so. */
+  IDLE = 5,
 }
+
+/** A connection idle this long gives back its send ring and scoreboard. */
+const IDLE_TRIM_MS = 1000;
 
 /** Linux's ca_state, reduced: open, in fast recovery, after an RTO. */
 export const enum CaState {
@@ -188,10 +193,10 @@ export class Sender implements DeliveryObserver {
 
   /** Start the sequence space at `iss`; the SYN takes it. */
   init(iss: number): void {
-    this.iss = iss >>> 0;
+    this.iss = iss | 0;
     this.una = this.iss;
     this.nxt = this.iss;
-    this.buf.reset((iss + 1) >>> 0);
+    this.buf.reset((iss + 1) | 0);
     this.smallEnd = this.iss;
     this.records.fack = this.iss;
   }
@@ -214,7 +219,7 @@ export class Sender implements DeliveryObserver {
   /** Record and send the SYN (or SYN-ACK) at `now`. */
   sendSyn(now: number): void {
     this.records.append(this.iss, 1, now, SYN_FLAG);
-    this.nxt = (this.iss + 1) >>> 0;
+    this.nxt = (this.iss + 1) | 0;
     this.host.emit(this.iss, 1, SYN_FLAG, false, now);
     this.lastSendTime = now;
     this.armRto(now);
@@ -313,10 +318,10 @@ export class Sender implements DeliveryObserver {
       const start = this.nxt;
       // Record first: emit() reads the bytes from the buffer by sequence number.
       r.append(start, seqLen, now, fin ? FIN_FLAG : 0);
-      this.nxt = (start + seqLen) >>> 0;
+      this.nxt = (start + seqLen) | 0;
       if (fin) {
         this.finSent = true;
-        this.finSeq = (start + len) >>> 0;
+        this.finSeq = (start + len) | 0;
       }
       if (len < mss) this.smallEnd = this.nxt;
       this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now);
@@ -345,7 +350,7 @@ export class Sender implements DeliveryObserver {
     const r = this.records;
     if (r.count > 0) {
       if (this.rtxKind === RtxKind.REORDER) return;
-      if (this.rtxKind === RtxKind.NONE || this.rtxKind === RtxKind.PERSIST) this.armRto(now);
+      if (this.rtxKind === RtxKind.NONE || this.rtxKind === RtxKind.PERSIST || this.rtxKind === RtxKind.IDLE) this.armRto(now);
       return;
     }
     if (this.unsent > 0 || (this.finQueued && !this.finSent)) {
@@ -356,9 +361,10 @@ export class Sender implements DeliveryObserver {
       }
       return;
     }
-    if (this.rtxKind !== RtxKind.NONE) {
-      this.rtxKind = RtxKind.NONE;
-      this.host.cancelRtx();
+    // Idle: after IDLE_TRIM_MS with nothing to send, the buffers grown for a burst go back.
+    if (this.rtxKind !== RtxKind.IDLE) {
+      this.rtxKind = RtxKind.IDLE;
+      this.host.armRtx(RtxKind.IDLE, now + IDLE_TRIM_MS);
     }
   }
 
@@ -412,6 +418,14 @@ export class Sender implements DeliveryObserver {
       case RtxKind.PERSIST:
         this.onPersist(now);
         break;
+      case RtxKind.IDLE:
+        if (this.records.count === 0 && this.unsent === 0) {
+          this.buf.trim();
+          this.records.shrink();
+        } else {
+          this.armTimers(now);
+        }
+        break;
       default:
         break;
     }
@@ -459,10 +473,10 @@ export class Sender implements DeliveryObserver {
       const fin = this.finQueued && !this.finSent && len === this.unsent && usable > len;
       const start = this.nxt;
       r.append(start, len + (fin ? 1 : 0), now, fin ? FIN_FLAG : 0);
-      this.nxt = (start + len + (fin ? 1 : 0)) >>> 0;
+      this.nxt = (start + len + (fin ? 1 : 0)) | 0;
       if (fin) {
         this.finSent = true;
-        this.finSeq = (start + len) >>> 0;
+        this.finSeq = (start + len) | 0;
       }
       this.host.emit(start, len + (fin ? 1 : 0), fin ? FIN_FLAG : 0, true, now);
       this.tlpRetrans = false;
@@ -519,9 +533,10 @@ export class Sender implements DeliveryObserver {
   // ACK processing.
 
   /** DeliveryObserver: RACK's bookkeeping, and Karn's RTT candidate during the cumulative ACK. */
-  delivered(xmit: number, end: number, flags: number): void {
-    this.rack.delivered(xmit, end, flags);
-    if (this.inCumAck && (flags & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
+  delivered(r: SentRecords, p: number): void {
+    this.rack.delivered(r, p);
+    const xmit = r.xmit[p]!;
+    if (this.inCumAck && (r.flags[p]! & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
   }
 
   /**
@@ -572,7 +587,7 @@ export class Sender implements DeliveryObserver {
       this.inCumAck = false;
       const dataEnd = seqMin(ack, this.buf.tailSeq);
       if (seqGt(dataEnd, this.buf.headSeq)) {
-        dataAcked = (dataEnd - this.buf.headSeq) >>> 0;
+        dataAcked = (dataEnd - this.buf.headSeq) | 0;
         this.buf.consume(dataAcked);
         this.bytesAcked += dataAcked;
       }
@@ -582,7 +597,6 @@ export class Sender implements DeliveryObserver {
       if (prevUna === this.iss && this.rtt.backoff > 0) this.synTimedOut = true;
       this.rtt.resetBackoff();
       this.probes = 0;
-      if (r.count === 0) r.shrink();
     }
     // RTT: Karn's rule on the records, else the timestamp echo (RFC 7323 §4.1).
     if (acked > 0) {
@@ -614,10 +628,19 @@ export class Sender implements DeliveryObserver {
       exited = true;
     }
     if (this.host.sackOk) this.rack.updateReoWnd(dsack, this.una, this.nxt, exited);
-    // TLP episode (RFC 8985 §7.4): a probe that repaired a loss is a congestion signal.
+    // TLP episode (RFC 8985 §7.4.2, TLP_process_ack): a probe that repaired a loss is a congestion
+    // signal; one the receiver reports as a duplicate (D-SACK) was spurious.
     if (this.tlpActive && seqGe(ack, this.tlpEndSeq)) {
-      this.tlpActive = false;
-      if (this.tlpRetrans && !dsack && this.caState === CaState.OPEN) {
+      let ended = true;
+      let repaired = false;
+      if (this.tlpRetrans) {
+        if (dsack) repaired = false;
+        else if (seqGt(ack, this.tlpEndSeq)) repaired = true;
+        else if (isDup && seg.sackCount === 0) repaired = true;
+        else ended = false;
+      }
+      if (ended) this.tlpActive = false;
+      if (repaired && this.caState === CaState.OPEN) {
         this.cc.onCongestionEvent(r.out, now);
         this.cc.onRecoveryEnd(now);
       }

@@ -204,7 +204,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     const b = err.bytes;
     const localPort = (b[err.at]! << 8) | b[err.at + 1]!;
     const remotePort = (b[err.at + 2]! << 8) | b[err.at + 3]!;
-    const seq = ((b[err.at + 4]! << 24) | (b[err.at + 5]! << 16) | (b[err.at + 6]! << 8) | b[err.at + 7]!) >>> 0;
+    const seq = (b[err.at + 4]! << 24) | (b[err.at + 5]! << 16) | (b[err.at + 6]! << 8) | b[err.at + 7]!;
     const c = this.table.lookup(err.family, err.src, localPort, err.dst, remotePort);
     if (c === null) return;
     switch (err.kind) {
@@ -411,7 +411,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     if (seg.flags & RST) return;
     this.totals.resetsSent++;
     if (seg.flags & ACK) sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, seg.ack, 0, false);
-    else sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, 0, (seg.seq + seg.seqLength) >>> 0, true);
+    else sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, 0, (seg.seq + seg.seqLength) | 0, true);
   }
 
   tsOffset(local: Uint8Array, remote: Uint8Array): number {
