@@ -2,7 +2,7 @@
  * A Tunnel against the kernel's own TCP/IP stack (root; runs in CI). Topology:
  *
  *   root namespace (this process)                   namespace wgts-tun-<pid>
- *   Tunnel: NetStack 10.78.0.1, fd78::1              wireguard-go on TUN wgt0: 10.78.0.2/24, fd78::2/64
+ *   Tunnel: NetStack 10.78.0.1, fd78::1              wireguard-go on TUN wgt<pid>: 10.78.0.2/24, fd78::2/64
  *   default bind on a random port                    listen-port 51820; the kernel behind it runs
  *   vtun<pid> <198.19.0.1, fd19::1>  <---- veth ---->  veth0 <198.19.0.2, fd19::2>   ping, socat, DNS
  *
@@ -32,7 +32,8 @@ import { Tunnel } from './tunnel.js';
 
 const NS = `wgts-tun-${process.pid}`;
 const VETH = `vtun${process.pid}`.slice(0, 15);
-const IF = 'wgt0';
+// The UAPI socket directory is shared by every namespace: the interface name carries the pid too.
+const IF = `wgt${process.pid}`.slice(0, 15);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ZONE = {
   'db.test': { A: ['10.78.0.40'], AAAA: ['fd78::40'] },
