@@ -6,6 +6,7 @@
  * does (ssh's ProxyCommand); otherwise it runs until SIGINT, SIGTERM or SIGHUP. Logs go to stderr only:
  * stdout may be a STDIOTunnel's.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../base/logger.js';
 import { GcCounter } from '../ipc/metrics.js';
@@ -90,7 +91,7 @@ export async function proxyMain(args: readonly string[], env: NodeJS.ProcessEnv,
     const at = childArgs.findIndex((a) => a === '-c' || a === '--config');
     if (at >= 0) childArgs[at + 1] = path.resolve(childArgs[at + 1]!);
     else childArgs.push('-c', path.resolve(file));
-    return daemonize(childArgs, env, { tun: null, uapi: null }, process.cwd());
+    return daemonize(childArgs, env, { tun: null, uapi: null }, usableCwd());
   }
 
   let tunnel: TunnelLike;
@@ -152,4 +153,19 @@ export async function proxyMain(args: readonly string[], env: NodeJS.ProcessEnv,
       },
     );
   });
+}
+
+/**
+ * The directory the detached proxy runs in: ours, so relative paths in its configuration mean the same;
+ * '/' when this user cannot enter ours (a process keeps a working directory it may not search, as an
+ * unprivileged user started inside root's home does, and spawning into it would fail).
+ */
+function usableCwd(): string {
+  const cwd = process.cwd();
+  try {
+    fs.accessSync(cwd, fs.constants.X_OK);
+    return cwd;
+  } catch {
+    return '/';
+  }
 }
