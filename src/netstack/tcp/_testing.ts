@@ -144,6 +144,11 @@ export class FakeIp implements IpOutput {
   }
 
   private enqueue(buf: PacketBuffer, info: IpInfo): void {
+    if (this.link.sync) {
+      // Straight into the peer, inside the sender's call (re-entrancy test).
+      this.up(buf, info);
+      return;
+    }
     this.pending.push(buf);
     this.pendingInfo.push(info);
     this.schedule();
@@ -197,6 +202,8 @@ export interface LinkOptions {
   tcp?: Partial<TcpOptions>;
   /** Separate options for side B. */
   tcpB?: Partial<TcpOptions>;
+  /** Deliver each packet synchronously inside send() (a loop with no queue): tests re-entrancy. */
+  sync?: boolean;
 }
 
 /** Two stacks (a at 10.0.0.1 / fd00::1, b at 10.0.0.2 / fd00::2) over one link. */
@@ -206,6 +213,7 @@ export class Link {
   readonly pool: TieredPool;
   readonly rng: Rng;
   readonly delayMs: number;
+  readonly sync: boolean;
   readonly a: FakeIp;
   readonly b: FakeIp;
   readonly tcpA: Tcp;
@@ -218,6 +226,7 @@ export class Link {
     this.pool = new TieredPool({ debug: true });
     this.rng = new Rng(options.seed ?? 1);
     this.delayMs = options.delayMs ?? 1;
+    this.sync = options.sync === true;
     const mtu = options.mtu ?? 1420;
     this.a = new FakeIp(this, 1, mtu);
     this.b = new FakeIp(this, 2, mtu);

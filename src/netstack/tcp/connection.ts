@@ -102,6 +102,9 @@ export interface ConnectionHost {
   passiveDropped(c: Connection): void;
   /** RFC 5961 §7: may one more challenge ACK go out now (stack-wide budget)? */
   challengeAllowed(now: number): boolean;
+  /** Around work that may send (timers): segments that come back meanwhile wait until leave(). */
+  enter(): void;
+  leave(): void;
 }
 
 const enum KeepKind {
@@ -208,9 +211,17 @@ export class Connection implements SenderHost, SegmentSource {
     this.tsRecent = 0;
     this.tsRecentAt = 0;
     this.lastWnd = 0;
-    this.rtxTimer = new WheelTimer(() => this.onRtxTimer());
+    this.rtxTimer = new WheelTimer(() => {
+      host.enter();
+      this.onRtxTimer();
+      host.leave();
+    });
     this.delackTimer = new WheelTimer(() => this.onDelackTimer());
-    this.keepTimer = new WheelTimer(() => this.onKeepTimer());
+    this.keepTimer = new WheelTimer(() => {
+      host.enter();
+      this.onKeepTimer();
+      host.leave();
+    });
     this.keepKind = KeepKind.NONE;
     this.hashNext = null;
     this.twPrev = null;
@@ -602,6 +613,7 @@ export class Connection implements SenderHost, SegmentSource {
 
   private afterInput(now: number): void {
     const rcv = this.rcv;
+    if (rcv.ackImmediate) sendSegment(this.host.ip, this, this.snd.nxt, ACK, 0, null, 0, now);
     if (rcv.ackNow || this.readablePending) this.host.markDirty(this);
     else if (rcv.unacked > 0 && !this.delackTimer.armed) this.host.wheel.arm(this.delackTimer, DELACK_MS);
     if (this.snd.unsent > 0 || this.snd.records.lostPending > 0 || this.writablePending) this.host.markDirty(this);
@@ -691,6 +703,7 @@ export class Connection implements SenderHost, SegmentSource {
     }
     if (this.state !== State.TIME_WAIT) this.snd.output(now);
     const rcv = this.rcv;
+    rcv.batchEnded();
     if (rcv.ackNow && this.state !== State.SYN_SENT && !this.isClosed) {
       sendSegment(this.host.ip, this, this.snd.nxt, ACK, 0, null, 0, now);
     }

@@ -111,6 +111,10 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   private readonly table: ConnTable;
   private readonly listeners: Map<number, Listener[]>;
   private readonly seg: Segment;
+  /** Depth of work that may send (receive, flush, timers); segments arriving meanwhile wait. */
+  private busy: number;
+  private readonly deferred: PacketBuffer[];
+  private readonly deferredInfo: IpInfo[];
   private dirtyHead: Connection | null;
   private dirtyTail: Connection | null;
   private flushScheduled: boolean;
@@ -137,6 +141,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     this.table = new ConnTable();
     this.listeners = new Map();
     this.seg = new Segment();
+    this.busy = 0;
+    this.deferred = [];
+    this.deferredInfo = [];
     this.dirtyHead = null;
     this.dirtyTail = null;
     this.flushScheduled = false;
@@ -174,6 +181,36 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   // Transport.
 
   receive(buf: PacketBuffer, ip: IpInfo): void {
+    if (this.busy > 0) {
+      // Re-entered: something we sent while handling a segment, a flush or a timer came straight
+      // back (IP layers wired synchronously, a loop). Handle it after the current work, never inside.
+      this.deferred.push(buf);
+      this.deferredInfo.push({ family: ip.family, src: ip.src.slice(), dst: ip.dst.slice(), ttl: ip.ttl, tos: ip.tos });
+      return;
+    }
+    this.busy++;
+    this.receiveOne(buf, ip);
+    this.leave();
+  }
+
+  /** Work that may send begins (segment, flush, timer): segments arriving meanwhile wait. */
+  enter(): void {
+    this.busy++;
+  }
+
+  /** ...and ends: the segments that arrived meanwhile are handled now, in order. */
+  leave(): void {
+    if (this.busy === 1) {
+      for (let i = 0; i < this.deferred.length; i++) this.receiveOne(this.deferred[i]!, this.deferredInfo[i]!);
+      if (this.deferred.length > 0) {
+        this.deferred.length = 0;
+        this.deferredInfo.length = 0;
+      }
+    }
+    this.busy--;
+  }
+
+  private receiveOne(buf: PacketBuffer, ip: IpInfo): void {
     const seg = this.seg;
     if (this.closed || parseSegment(seg, buf.bytes, buf.start, buf.end) !== ParseResult.OK) {
       this.totals.badSegments++;
@@ -424,6 +461,12 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   /** Run every dirty connection's flush: the batch is over. */
   private flush(): void {
     this.flushScheduled = false;
+    this.enter();
+    this.flushDirty();
+    this.leave();
+  }
+
+  private flushDirty(): void {
     const now = this.wheel.now();
     // Connections marked during this pass go to a fresh list (and a fresh microtask), so one pass is bounded.
     let c = this.dirtyHead;

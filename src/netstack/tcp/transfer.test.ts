@@ -75,6 +75,14 @@ test('bulk both ways without faults: every byte, in order', async () => {
   assert.equal(await t.link.close(), 0, 'pool buffers outstanding');
 });
 
+test('a link that delivers inside send() (no queue anywhere): nested segments wait their turn, every byte arrives', async () => {
+  const t = await transfer(pattern(500_000, 5), pattern(700_000, 6), { loss: 0.02 }, { sync: true, seed: 5 });
+  assert.ok(t.clientClosed && t.serverClosed);
+  assert.equal(sha(Buffer.concat(t.serverGot)), sha(pattern(500_000, 5)));
+  assert.equal(sha(Buffer.concat(t.clientGot)), sha(pattern(700_000, 6)));
+  assert.equal(await t.link.close(), 0);
+});
+
 test('echo through pipe() over IPv6', async () => {
   const link = new Link();
   const server = new TcpServer(link.tcpB, (s) => s.pipe(s));
