@@ -148,7 +148,7 @@ test('RACK with DupThresh: three SACKed segments above a hole retransmit it at o
   s.raw.link.clock.advance(10);
   s.ack(6000);
   await s.raw.link.settle();
-  assert.equal(snd.caState, 0);
+  assert.equal(snd.recovery.state, 0);
   assert.equal(snd.cc.cwnd, snd.cc.ssthresh);
   s.sock.destroy();
   assert.equal(await s.raw.link.close(), 0);
@@ -200,7 +200,7 @@ test('NewReno without SACK: three duplicate ACKs retransmit, a partial ACK retra
   assert.equal(second[0]![0], 3000, 'the partial ACK retransmits the next segment');
   s.ack(8000);
   await s.raw.link.settle();
-  assert.equal(s.sock.connection!.snd.caState, 0);
+  assert.equal(s.sock.connection!.snd.recovery.state, 0);
   s.sock.destroy();
   assert.equal(await s.raw.link.close(), 0);
 });
