@@ -58,6 +58,9 @@ export class FakeIp implements IpOutput {
   sent = 0;
   dropped = 0;
   delivered = 0;
+  /** While true, alloc() refuses (a pool at its budget, a paused device); resume() ends it. */
+  refusing = false;
+  refused = 0;
   /** Optional tap on every segment this side sends (before faults). */
   tap: ((seg: Uint8Array, info: IpInfo) => void) | null = null;
   private readonly pending: PacketBuffer[] = [];
@@ -82,6 +85,10 @@ export class FakeIp implements IpOutput {
   }
 
   alloc(_family: IpFamily, transportBytes: number): PacketBuffer | null {
+    if (this.refusing) {
+      this.refused++;
+      return null;
+    }
     const buf = this.link.pool.get(HEADROOM_BYTES + IP_HEADER_ROOM + transportBytes + TAILROOM_BYTES);
     if (buf === null) return null;
     buf.start += IP_HEADER_ROOM;
@@ -126,6 +133,12 @@ export class FakeIp implements IpOutput {
     }
     this.enqueue(buf, info);
     return true;
+  }
+
+  /** Buffers again: tell TCP, as the IP layer does on the device's resume(). */
+  resume(): void {
+    this.refusing = false;
+    this.tcp?.onWritable();
   }
 
   isLocal(address: Uint8Array): boolean {

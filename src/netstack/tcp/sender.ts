@@ -61,7 +61,10 @@ export interface SenderHost {
   readonly handshaking: boolean;
   /** Payload bytes one segment may carry now (MSS less the options this segment will carry). */
   segmentPayload(): number;
-  /** Send the recorded segment [seq, seq + len) with the record's flags (SYN, FIN). */
+  /**
+   * Send the segment [seq, seq + len) with the record's flags (SYN, FIN); false when the pool had no
+   * buffer (nothing went out: wait for the IP layer's onWritable).
+   */
   emit(seq: number, len: number, recordFlags: number, push: boolean, now: number): boolean;
   /** A zero-window or keepalive probe: an ACK with SEQ = SND.UNA - 1 and no data. */
   emitProbe(now: number): void;
@@ -287,7 +290,8 @@ export class Sender implements DeliveryObserver {
       const seqLen = len + (fin ? 1 : 0);
       const push = len === unsent;
       const start = this.nxt;
-      // Record first: emit() reads the bytes from the buffer by sequence number.
+      // Without a buffer nothing left: no record; onWritable brings us back.
+      if (!this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now)) return;
       r.append(start, seqLen, now, fin ? FIN_FLAG : 0);
       this.nxt = (start + seqLen) | 0;
       if (fin) {
@@ -295,7 +299,6 @@ export class Sender implements DeliveryObserver {
         this.finSeq = (start + len) | 0;
       }
       if (len < mss) this.smallEnd = this.nxt;
-      this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now);
       this.recovery.sent(seqLen);
       this.lastSendTime = now;
       this.cwndLimited = this.inflight >= this.cc.cwnd - mss;
@@ -429,17 +432,19 @@ export class Sender implements DeliveryObserver {
       const len = Math.min(this.unsent, mss, usable);
       const fin = this.finQueued && !this.finSent && len === this.unsent && usable > len;
       const start = this.nxt;
+      if (!this.host.emit(start, len + (fin ? 1 : 0), fin ? FIN_FLAG : 0, true, now)) {
+        this.armTimers(now);
+        return;
+      }
       r.append(start, len + (fin ? 1 : 0), now, fin ? FIN_FLAG : 0);
       this.nxt = (start + len + (fin ? 1 : 0)) | 0;
       if (fin) {
         this.finSent = true;
         this.finSeq = (start + len) | 0;
       }
-      this.host.emit(start, len + (fin ? 1 : 0), fin ? FIN_FLAG : 0, true, now);
     } else {
       const p = r.at(r.count - 1);
-      if ((r.flags[p]! & SACKED) === 0) {
-        this.host.emit(r.seq[p]!, r.len[p]!, r.flags[p]!, true, now);
+      if ((r.flags[p]! & SACKED) === 0 && this.host.emit(r.seq[p]!, r.len[p]!, r.flags[p]!, true, now)) {
         r.onRetransmit(p, now);
         this.retransmits++;
       }

@@ -15,6 +15,12 @@
  *   maxTimeWait), half-open connections per listener (listener.ts), send and receive buffers per
  *   connection, challenge ACKs per second (RFC 5961 §7).
  *
+ * Measured, one stream (Node 20.20 on a 2-vCPU VM shared with other jobs, so +-40%): two stacks joined
+ * in-process without IP layer or crypto, 500 MiB, 2.5-5.1 Gbit/s one way and 2.0-4.4 the other,
+ * ~250 bytes of JS garbage per segment (two copy views, output.ts); through a whole Tunnel to the
+ * kernel behind wireguard-go in a namespace, 8 s each way: 1.29 Gbit/s download and 1.28 upload (the
+ * kernel path: 1.86), 0.88 and 0.96 with 1% of the tunnel's datagrams dropped by iptables.
+ *
  * Not for concurrent use: one event loop owns a stack.
  */
 import type { PacketBuffer } from '../../buffer/packet-buffer.js';

@@ -83,6 +83,32 @@ test('a link that delivers inside send() (no queue anywhere): nested segments wa
   assert.equal(await t.link.close(), 0);
 });
 
+test('buffers refused for a while (pool budget, paused device): sending waits for onWritable, no RTO', async () => {
+  const link = new Link();
+  const got: Buffer[] = [];
+  let ended = false;
+  const srv = new TcpServer(link.tcpB, (s) => {
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('end', () => (ended = true));
+  });
+  srv.listen(80);
+  const data = pattern(3_000_000, 9);
+  const c = new TcpSocket(link.tcpA);
+  c.connect(80, '10.0.0.2', () => c.end(data));
+  await link.run(() => got.length > 10, 5000);
+  link.a.refusing = true;
+  await link.run(() => false, 300);
+  assert.ok(link.a.refused > 0, 'allocations were refused');
+  link.a.resume();
+  assert.ok(await link.run(() => ended, 10_000));
+  assert.ok(Buffer.concat(got).equals(data));
+  assert.equal(link.tcpA.stats().rtoTimeouts, 0, 'a refused buffer is not a lost segment');
+  c.destroy();
+  srv.close();
+  await link.run(() => link.tcpA.stats().connections === 0 && link.tcpB.stats().connections === 0, 5000);
+  assert.equal(await link.close(), 0);
+});
+
 test('echo through pipe() over IPv6', async () => {
   const link = new Link();
   const server = new TcpServer(link.tcpB, (s) => s.pipe(s));
