@@ -18,8 +18,9 @@
  * Measured, one stream (Node 20.20 on a 2-vCPU VM shared with other jobs, so +-40%): two stacks joined
  * in-process without IP layer or crypto, 500 MiB, 2.5-5.1 Gbit/s one way and 2.0-4.4 the other,
  * ~250 bytes of JS garbage per segment (two copy views, output.ts); through a whole Tunnel to the
- * kernel behind wireguard-go in a namespace, 8 s each way: 1.29 Gbit/s download and 1.28 upload (the
- * kernel path: 1.86), 0.88 and 0.96 with 1% of the tunnel's datagrams dropped by iptables.
+ * kernel behind wireguard-go in a namespace, 8 s each way, over several runs: 1.1-1.3 Gbit/s download
+ * and 1.3-2.0 upload (the kernel path: 1.86), 0.9-1.7 and 1.0-1.4 with 1% of the tunnel's datagrams
+ * dropped by iptables (-m statistic --mode random).
  *
  * Not for concurrent use: one event loop owns a stack.
  */
