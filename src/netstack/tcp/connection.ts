@@ -52,9 +52,8 @@ export interface ConnectionHost {
   remove(c: Connection): void;
   /** The connection entered TIME-WAIT: track it in the bounded TIME-WAIT list. */
   enteredTimeWait(c: Connection): void;
-  /** A passive connection reached ESTABLISHED (hand it to its listener), or died half-open. */
+  /** A passive connection reached ESTABLISHED: hand it to its listener. */
   passiveEstablished(c: Connection): void;
-  passiveDropped(c: Connection): void;
   /** RFC 5961 §7: may one more challenge ACK go out now (stack-wide budget)? */
   challengeAllowed(now: number): boolean;
   /** Around work that may send (timers): segments that come back meanwhile wait until leave(). */
@@ -97,8 +96,6 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
   twNext: Connection | null;
   dirtyNext: Connection | null;
   dirty: boolean;
-  /** The listener a passive connection belongs to until it is accepted. */
-  listener: unknown;
   handler: ConnectionHandler | null;
   /** The user released the connection (close/destroy): it finishes on its own, then goes. */
   orphan: boolean;
@@ -157,7 +154,6 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
     this.twNext = null;
     this.dirtyNext = null;
     this.dirty = false;
-    this.listener = null;
     this.handler = null;
     this.orphan = false;
     this.connectPending = false;
@@ -526,7 +522,6 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
   /** A half-open passive connection dies without a word to anyone (RST in SYN-RECEIVED, SYN-ACK timeout). */
   drop(): void {
     this.close();
-    this.host.passiveDropped(this);
   }
 
   /** CLOSED: stop timers, free buffers, leave the tables. */

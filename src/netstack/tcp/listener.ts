@@ -130,6 +130,8 @@ export class Listener {
     if (seg.hasTimestamp) TcpSecrets.cookieOptions(seg.tsEcr, st);
     const c = host.newPassive(this, seg, ip);
     if (c === null) return true;
+    // Counted as half-open for the instant before it is handed over (which uncounts it).
+    this.synQueue++;
     openFromCookie(c, seg, cookie, st.mss, st.wscale, st.sackOk, now);
     this.cookiesAccepted++;
     c.host.passiveEstablished(c);

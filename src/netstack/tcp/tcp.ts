@@ -98,6 +98,8 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   private readonly maxTimeWait: number;
   private readonly table: ConnTable;
   private readonly listeners: ListenerTable;
+  /** Passive connections not yet handed to their listener (SYN-RECEIVED, or a cookie's in the making). */
+  private readonly halfOpen: Map<Connection, Listener>;
   private readonly seg: Segment;
   /** Depth of work that may send (receive, flush, timers); segments arriving meanwhile wait. */
   private busy: number;
@@ -128,6 +130,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     this.maxTimeWait = options.maxTimeWait ?? MAX_TIME_WAIT;
     this.table = new ConnTable();
     this.listeners = new ListenerTable();
+    this.halfOpen = new Map();
     this.seg = new Segment();
     this.busy = 0;
     this.deferred = [];
@@ -295,7 +298,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     const all = this.table.all();
     for (let k = 0; k < all.length; k++) {
       const c = all[k]!;
-      if (c.listener === l && c.state === State.SYN_RECEIVED) c.abort();
+      if (this.halfOpen.get(c) === l) c.abort();
     }
   }
 
@@ -328,9 +331,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   remove(c: Connection): void {
     addCounters(this.totals, c);
     this.table.remove(c);
-    if (c.listener !== null && !c.active) {
-      const l = c.listener as Listener;
-      c.listener = null;
+    const l = this.halfOpen.get(c);
+    if (l !== undefined) {
+      this.halfOpen.delete(c);
       l.leftSynQueue();
     }
   }
@@ -344,9 +347,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   }
 
   passiveEstablished(c: Connection): void {
-    const l = c.listener as Listener | null;
-    c.listener = null;
-    if (l === null) return;
+    const l = this.halfOpen.get(c);
+    if (l === undefined) return;
+    this.halfOpen.delete(c);
     l.leftSynQueue();
     this.totals.passiveOpens++;
     if (l.closed || l.onConnection === null) {
@@ -355,8 +358,6 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     }
     l.onConnection(c);
   }
-
-  passiveDropped(_c: Connection): void {}
 
   challengeAllowed(now: number): boolean {
     const second = Math.floor(now / 1000);
@@ -373,7 +374,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     if (this.table.count - this.table.timeWaitCount >= this.maxConnections) return null;
     const now = this.wheel.now();
     const c = this.newConnection(ip.family, ip.dst, seg.dstPort, ip.src, seg.srcPort, false);
-    c.listener = l;
+    this.halfOpen.set(c, l);
     this.table.insert(c);
     if ((seg.flags & SYN) !== 0) openPassive(c, seg, this.secrets.isn(ip.dst, seg.dstPort, ip.src, seg.srcPort, now), now);
     return c;
