@@ -5,6 +5,12 @@
  * during recovery, and NewReno's duplicate-ACK accounting for peers without SACK (RFC 5681 §3.2,
  * RFC 6582 §3.2): each duplicate ACK stands for a segment that left the network, and a partial ACK in
  * recovery marks the next segment lost.
+ *
+ * Spurious RTOs are undone (RFC 3522 Eifel detection, RFC 4015 response, as Linux's
+ * tcp_try_undo_loss): when the first ACK after an RTO echoes a timestamp older than the
+ * retransmission, the original arrived and only the ACK was late (in Node: an event loop or a GC that
+ * stalled past the 200 ms RTO), so cwnd and ssthresh go back to what they were and nothing more is
+ * resent.
  */
 import { DUP_THRESH } from './constants.js';
 import type { CongestionControl } from './congestion.js';
@@ -30,8 +36,14 @@ export class Recovery {
   /** Duplicate ACKs in a row, and the bytes they stand for (peers without SACK). */
   dupAcks: number;
   renoSacked: number;
-  /** Fast recoveries entered (a counter for stats). */
+  /** Fast recoveries entered, spurious RTOs undone (counters for stats). */
   entered: number;
+  undone: number;
+  // Eifel: cwnd and ssthresh before the RTO, and the TSval its first retransmission carried.
+  private undoArmed: boolean;
+  private undoCwnd: number;
+  private undoSsthresh: number;
+  private undoTsVal: number;
 
   constructor(cc: CongestionControl, records: SentRecords) {
     this.cc = cc;
@@ -44,6 +56,11 @@ export class Recovery {
     this.dupAcks = 0;
     this.renoSacked = 0;
     this.entered = 0;
+    this.undone = 0;
+    this.undoArmed = false;
+    this.undoCwnd = 0;
+    this.undoSsthresh = 0;
+    this.undoTsVal = 0;
   }
 
   /** RFC 6675 §5 / RFC 6937: loss found in the open state; recovery until `nxt` is ACKed. */
@@ -61,13 +78,38 @@ export class Recovery {
    * RFC 6298 §5.5 and RFC 5681 §3.1: the RTO fired. The first one of an episode sets ssthresh and
    * cwnd to one segment; later ones (the same data again) keep ssthresh.
    */
-  enterLoss(nxt: number, mss: number, now: number): void {
-    if (this.state !== CaState.LOSS) this.cc.onRto(this.records.out, now);
-    else this.cc.cwnd = mss;
+  enterLoss(nxt: number, mss: number, now: number, tsVal: number, timestamps: boolean): void {
+    if (this.state !== CaState.LOSS) {
+      // The first RTO of an episode: remember what to restore if it proves spurious.
+      this.undoArmed = timestamps;
+      this.undoCwnd = this.cc.cwnd;
+      this.undoSsthresh = this.cc.ssthresh;
+      this.undoTsVal = tsVal;
+      this.cc.onRto(this.records.out, now);
+    } else {
+      this.cc.cwnd = mss;
+    }
     this.state = CaState.LOSS;
     this.point = nxt;
     this.dupAcks = 0;
     this.renoSacked = 0;
+  }
+
+  /**
+   * RFC 3522 §3.2: the first ACK of new data after an RTO echoes `tsEcr`. Older than the
+   * retransmission's TSval: the RTO was spurious; undo it (RFC 4015 §3, Linux's cwnd restore) and
+   * take back the loss marks. Returns true when it undid.
+   */
+  eifel(tsEcr: number): boolean {
+    if (!this.undoArmed || this.state !== CaState.LOSS) return false;
+    this.undoArmed = false;
+    if (tsEcr === 0 || !seqLt(tsEcr, this.undoTsVal)) return false;
+    if (this.cc.cwnd < this.undoCwnd) this.cc.cwnd = this.undoCwnd;
+    if (this.cc.ssthresh < this.undoSsthresh) this.cc.ssthresh = this.undoSsthresh;
+    this.state = CaState.OPEN;
+    this.records.unmarkLost();
+    this.undone++;
+    return true;
   }
 
   /** `len` bytes went out (PRR counts what recovery sends). */

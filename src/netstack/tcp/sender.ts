@@ -411,7 +411,7 @@ export class Sender implements DeliveryObserver {
     const head = r.at(0);
     // RFC 2018 §8: SACKed data at SND.UNA after an RTO means the receiver reneged.
     r.markAllLost((r.flags[head]! & SACKED) !== 0);
-    this.recovery.enterLoss(this.nxt, this.host.segmentPayload(), now);
+    this.recovery.enterLoss(this.nxt, this.host.segmentPayload(), now, this.host.tsNow(now), this.host.tsOk);
     this.tlp.cancel();
     this.rtt.backOff();
     this.rtoCount++;
@@ -559,6 +559,8 @@ export class Sender implements DeliveryObserver {
       this.rtt.resetBackoff();
       this.probes = 0;
     }
+    // A spurious RTO undone (RFC 3522): the ACK echoes a transmission from before the timeout.
+    if (acked > 0 && seg.hasTimestamp && this.recovery.eifel(seg.tsEcr)) this.armRto(now);
     // RTT: Karn's rule on the records, else the timestamp echo (RFC 7323 §4.1).
     if (acked > 0) {
       let sample = -1;

@@ -14,6 +14,8 @@ export interface TcpStats {
   segmentsOut: number;
   retransmits: number;
   rtoTimeouts: number;
+  /** RTOs found spurious by their ACK's timestamp echo and undone (RFC 3522). */
+  spuriousRtos: number;
   fastRecoveries: number;
   tlpProbes: number;
   dsacksReceived: number;
@@ -39,6 +41,7 @@ export function emptyStats(): TcpStats {
     segmentsOut: 0,
     retransmits: 0,
     rtoTimeouts: 0,
+    spuriousRtos: 0,
     fastRecoveries: 0,
     tlpProbes: 0,
     dsacksReceived: 0,
@@ -60,6 +63,7 @@ export function addCounters(t: TcpStats, c: Connection): void {
   t.segmentsOut += c.segmentsOut;
   t.retransmits += c.snd.retransmits;
   t.rtoTimeouts += c.snd.rtoCount;
+  t.spuriousRtos += c.snd.recovery.undone;
   t.fastRecoveries += c.snd.recovery.entered;
   t.tlpProbes += c.snd.tlp.probes;
   t.dsacksReceived += c.snd.dsacks;
