@@ -29,11 +29,9 @@ import {
 } from './constants.js';
 import { ConnTimers, WaitKind, type TimerOwner } from './conn-timers.js';
 import type { TcpErrorCode } from './errors.js';
-import type { Segment } from './header.js';
 import { finishChecksum, pseudoHeaderBase, writeHeader } from './header.js';
 import { optionBytes, sendSegment, type SegmentSource, maxSackBlocks } from './output.js';
 import { Receiver } from './receiver.js';
-import { segmentArrives } from './segment-arrives.js';
 import { RtxKind, Sender, type SenderHost } from './sender.js';
 import { FIN_FLAG, SYN_FLAG } from './sent-records.js';
 import { seqGe, seqLe } from './seq.js';
@@ -282,11 +280,6 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
     if (this.state === State.SYN_SENT) return SYN_RETRIES;
     if (this.state === State.SYN_RECEIVED) return SYNACK_RETRIES;
     return this.orphan ? ORPHAN_RETRIES : DATA_RETRIES;
-  }
-
-  /** One segment for this connection (segment-arrives.ts). */
-  input(seg: Segment, now: number): void {
-    segmentArrives(this, seg, now);
   }
 
   // TimerOwner.

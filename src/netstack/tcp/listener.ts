@@ -12,6 +12,7 @@ import { IPPROTO_TCP, type IpFamily, type IpInfo, type IpOutput } from '../trans
 import { ACK, MIN_SYN_BACKLOG, SYN, TCP_HEADER_BYTES } from './constants.js';
 import type { Connection } from './connection.js';
 import { openFromCookie } from './handshake.js';
+import { segmentArrives } from './segment-arrives.js';
 import { pseudoHeaderBase, type Segment } from './header.js';
 import { sendSegment, type SegmentSource } from './output.js';
 import { TcpSecrets, type CookieState } from './secrets.js';
@@ -135,7 +136,7 @@ export class Listener {
     openFromCookie(c, seg, cookie, st.mss, st.wscale, st.sackOk, now);
     this.cookiesAccepted++;
     c.host.passiveEstablished(c);
-    if (!c.isClosed) c.input(seg, now);
+    if (!c.isClosed) segmentArrives(c, seg, now);
     return true;
   }
 }

@@ -47,6 +47,7 @@ import { Connection, State, type ConnectionHandler, type ConnectionHost } from '
 import { tcpError } from './errors.js';
 import { ListenerTable } from './listeners.js';
 import { openActive, openPassive } from './handshake.js';
+import { segmentArrives } from './segment-arrives.js';
 import { addCounters, emptyStats, type TcpStats } from './stats.js';
 
 export type { TcpStats };
@@ -196,7 +197,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
       c = null;
     }
     if (c !== null) {
-      c.input(seg, now);
+      segmentArrives(c, seg, now);
     } else if ((seg.flags & RST) === 0) {
       const l = this.listeners.find(ip.family, ip.dst, seg.dstPort);
       if (l !== null) l.input(this, seg, ip, now);
