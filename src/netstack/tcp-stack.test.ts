@@ -103,9 +103,13 @@ function pair(seed: number): Pair {
           held.splice(i, 1);
         }
       }
-      if (out.length > 0) to.stack.write(out, out.length);
-      // After the batch: injecting may make the sender flush, which re-enters this hop.
-      for (const pkt of icmps) from.inject(pkt);
+      // Delivered on a later turn, as a device delivers (never inside the sender's flush).
+      if (out.length > 0 || icmps.length > 0) {
+        setImmediate(() => {
+          if (out.length > 0) to.stack.write(out, out.length);
+          for (const pkt of icmps) from.inject(pkt);
+        });
+      }
     };
   };
   a.forward = hop(a, b, () => wire.ab);
@@ -127,6 +131,7 @@ function pair(seed: number): Pair {
       }
     },
     async close() {
+      await new Promise<void>((r) => setImmediate(r));
       a.stack.close();
       b.stack.close();
       for (const [, buf] of held) buf.release();

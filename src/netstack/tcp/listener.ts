@@ -11,6 +11,8 @@
 import { IPPROTO_TCP, type IpFamily, type IpInfo, type IpOutput } from '../transport.js';
 import { ACK, MIN_SYN_BACKLOG, SYN, TCP_HEADER_BYTES } from './constants.js';
 import type { Connection } from './connection.js';
+import { openFromCookie } from './handshake.js';
+import { segmentArrives } from './segment-arrives.js';
 import { pseudoHeaderBase, type Segment } from './header.js';
 import { sendSegment, type SegmentSource } from './output.js';
 import { TcpSecrets, type CookieState } from './secrets.js';
@@ -129,10 +131,12 @@ export class Listener {
     if (seg.hasTimestamp) TcpSecrets.cookieOptions(seg.tsEcr, st);
     const c = host.newPassive(this, seg, ip);
     if (c === null) return true;
-    c.openFromCookie(seg, cookie, st.mss, st.wscale, st.sackOk, now);
+    // Counted as half-open for the instant before it is handed over (which uncounts it).
+    this.synQueue++;
+    openFromCookie(c, seg, cookie, st.mss, st.wscale, st.sackOk, now);
     this.cookiesAccepted++;
     c.host.passiveEstablished(c);
-    if (!c.isClosed) c.input(seg, now);
+    if (!c.isClosed) segmentArrives(c, seg, now);
     return true;
   }
 }

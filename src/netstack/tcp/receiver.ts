@@ -18,6 +18,14 @@
  *   reader's pace and never passes the maximum.
  */
 import { QUICKACK_SEGMENTS, RECV_BUFFER_INITIAL_BYTES } from './constants.js';
+
+/**
+ * 16: within one batch of in-order segments an ACK goes out after the first two full segments, then
+ * at least every 16, then at the batch's end (the flush). RFC 9293 §3.8.6.3 asks for one per two,
+ * which costs the sender an ACK to process per two segments; one per device batch measured 4-7 RTOs
+ * per 2 MiB each way at 5% loss (the lone ACK of a small flight lost, and the tail probe with it).
+ */
+const ACK_WITHIN_BATCH_SEGMENTS = 16;
 import { Reassembly } from './reassembly.js';
 import { RecvBuffer } from './recv-buffer.js';
 import { seqGe, seqGt, seqLt } from './seq.js';
@@ -42,8 +50,16 @@ export class Receiver {
   readonly bufMax: number;
   /** Largest segment seen: "full-sized" for the ACK-every-second-segment rule. */
   mss: number;
-  /** ACK state: an ACK must go out at the next flush; bytes received since the last ACK. */
+  /**
+   * ACK state: an ACK must go out at the next flush; one must go out before the next segment is
+   * processed (out-of-order data, a hole filled, a duplicate: RFC 5681 §4.2 "immediately", one per
+   * segment as a kernel does, where GRO stops at out-of-order data. Batching these into one ACK per
+   * device batch measured ~1 RTO per 100 losses at 5% loss: one lost ACK stopped the ACK clock in
+   * recovery); bytes received since the last ACK.
+   */
   ackNow: boolean;
+  ackImmediate: boolean;
+  private ackedInBatch: boolean;
   unacked: number;
   quickAcks: number;
   /** A pending D-SACK block. */
@@ -80,6 +96,8 @@ export class Receiver {
     this.bufLimit = Math.min(RECV_BUFFER_INITIAL_BYTES, bufMax);
     this.mss = 536;
     this.ackNow = false;
+    this.ackImmediate = false;
+    this.ackedInBatch = false;
     this.unacked = 0;
     this.quickAcks = QUICKACK_SEGMENTS;
     this.hasDsack = false;
@@ -143,6 +161,7 @@ export class Receiver {
   /** Record that an ACK advertising `wnd` went out. */
   ackSent(wnd: number): void {
     this.ackNow = false;
+    this.ackImmediate = false;
     this.unacked = 0;
     this.hasDsack = false;
     this.lastAckSent = this.nxt;
@@ -164,7 +183,7 @@ export class Receiver {
       if (skip >= len + (fin ? 1 : 0)) {
         this.segmentsDuplicate++;
         if (len > 0) this.noteDsack(seq, (seq + len) | 0);
-        this.ackNow = true;
+        this.ackImmediate = true;
         return false;
       }
       if (skip > 0) this.noteDsack(seq, this.nxt);
@@ -192,7 +211,7 @@ export class Receiver {
             this.bytesReceived += (next - this.nxt) >>> 0;
             this.nxt = next;
           }
-          this.ackNow = true;
+          this.ackImmediate = true;
         }
       }
       if (fin) {
@@ -212,7 +231,7 @@ export class Receiver {
         this.finSeen = true;
         this.finSeq = end;
       }
-      this.ackNow = true;
+      this.ackImmediate = true;
     }
     if (this.finSeen && !this.finReceived && this.nxt === this.finSeq) {
       // Eighth: the FIN is consumed when everything before it arrived; ACK it at once.
@@ -293,9 +312,21 @@ export class Receiver {
     if (this.quickAcks > 0) {
       this.quickAcks--;
       this.ackNow = true;
+    } else if (this.unacked >= 2 * this.mss && !this.ackedInBatch) {
+      // The first two full segments of a batch are ACKed at once, then every ACK_WITHIN_BATCH_SEGMENTS,
+      // then the batch's end: a small flight gets two ACKs, so losing one does not stop the ACK clock.
+      this.ackImmediate = true;
+      this.ackedInBatch = true;
+    } else if (this.unacked >= ACK_WITHIN_BATCH_SEGMENTS * this.mss) {
+      this.ackImmediate = true;
     } else if (this.unacked >= 2 * this.mss) {
       this.ackNow = true;
     }
+  }
+
+  /** The device batch is over (the connection's flush): the next one starts with an early ACK again. */
+  batchEnded(): void {
+    this.ackedInBatch = false;
   }
 
   private noteDsack(left: number, right: number): void {

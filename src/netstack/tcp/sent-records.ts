@@ -246,6 +246,23 @@ export class SentRecords {
   }
 
   /**
+   * A spurious RTO was undone (recovery.ts): every record marked lost is in flight once again, its
+   * retransmission (if any) counted as the one copy in flight.
+   */
+  unmarkLost(): void {
+    for (let i = 0; i < this.count; i++) {
+      const p = this.at(i);
+      const f = this.flags[p]!;
+      if ((f & LOST) === 0) continue;
+      const len = this.len[p]!;
+      this.lost -= len;
+      if (f & RETRANS) this.retransmitted -= len;
+      else this.lostPending--;
+      this.flags[p] = f & ~(LOST | RETRANS);
+    }
+  }
+
+  /**
    * Split the record at index i so its first part is `firstLen` long (a smaller MSS after Packet Too
    * Big). Both parts keep the flags (and are counted as before); the FIN/SYN stays with the second.
    */
