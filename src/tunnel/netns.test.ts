@@ -4,7 +4,7 @@
  *   root namespace (this process)                   namespace wgts-tun-<pid>
  *   Tunnel: NetStack 10.78.0.1, fd78::1              wireguard-go on TUN wgt<pid>: 10.78.0.2/24, fd78::2/64
  *   default bind on a random port                    listen-port 51820; the kernel behind it runs
- *   vtun<pid> <198.19.0.1, fd19::1>  <---- veth ---->  veth0 <198.19.0.2, fd19::2>   ping, socat, DNS
+ *   vtun<pid> <198.19.N.1, fd19:N::1>  <---- veth ---->  veth0 <198.19.N.2, fd19:N::2>   ping, socat, DNS
  *
  * The peer is upstream wireguard-go when installed (~/go/bin/wireguard), Debian's otherwise. Checked:
  * the kernel pings the Tunnel's addresses; UDP echo both ways and both families, with datagrams that
@@ -34,6 +34,10 @@ const NS = `wgts-tun-${process.pid}`;
 const VETH = `vtun${process.pid}`.slice(0, 15);
 // The UAPI socket directory is shared by every namespace: the interface name carries the pid too.
 const IF = `wgt${process.pid}`.slice(0, 15);
+// The outer addresses sit in the root namespace too: a subnet of the pid's own keeps parallel runs apart.
+const SUBNET = 1 + (process.pid % 250);
+const OUTER_ROOT = `198.19.${SUBNET}.1`;
+const OUTER_NS = `198.19.${SUBNET}.2`;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ZONE = {
   'db.test': { A: ['10.78.0.40'], AAAA: ['fd78::40'] },
@@ -142,7 +146,7 @@ async function setUp(): Promise<Bench> {
     }
   };
   try {
-    makeNamespace(NS, VETH, '198.19.0.1', '198.19.0.2', 'fd19::1', 'fd19::2');
+    makeNamespace(NS, VETH, OUTER_ROOT, OUTER_NS, `fd19:${SUBNET}::1`, `fd19:${SUBNET}::2`);
     const wgKey = generatePrivateKey();
     const myKey = generatePrivateKey();
     children.push(await startPeerDaemon(upstream, NS, IF));
@@ -163,7 +167,7 @@ DNS = 10.78.0.2, test
 
 [Peer]
 PublicKey = ${keyToBase64(publicKey(wgKey))}
-Endpoint = 198.19.0.2:51820
+Endpoint = ${OUTER_NS}:51820
 AllowedIPs = 10.78.0.0/24, fd78::/64
 PersistentKeepalive = 25
 `);
