@@ -1,6 +1,6 @@
 # The wgts native shim (DESIGN.md, "The native shim"). Built by scripts/build-native.mjs against the
 # running Node's own headers (include/node under its install prefix), so no download ever happens.
-# OpenSSL is not linked: the node binary exports the symbols that aead-cipher.c calls.
+# OpenSSL is not linked: the node binary exports the symbols that aead-cipher.c, mac.c and xaead.c call.
 {
   "targets": [
     {
@@ -12,11 +12,13 @@
         "src/aead-threads.c",
         "src/bytes.c",
         "src/fd.c",
+        "src/mac.c",
         "src/memory.c",
         "src/netdev.c",
         "src/poll.c",
         "src/process.c",
-        "src/udp.c"
+        "src/udp.c",
+        "src/xaead.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-pthread"],
       "ldflags": ["-pthread"]

@@ -1,7 +1,8 @@
 /*
  * The wgts native shim's entry point and argument helpers. The shim does syscalls Node lacks (TUN
- * ioctls, recvmmsg/sendmmsg with control messages, readiness on a raw fd) and the batched AEAD, and
- * nothing else: no protocol logic, no buffer policy, no packet memory (DESIGN.md, "The native shim").
+ * ioctls, recvmmsg/sendmmsg with control messages, readiness on a raw fd) and the crypto Node makes
+ * costly per call (the batched AEAD, keyed BLAKE2s, XChaCha20-Poly1305), and nothing else: no protocol
+ * logic, no buffer policy, no packet memory (DESIGN.md, "The native shim").
  * Every byte it touches belongs to a JS ArrayBuffer described by the caller's typed arrays.
  */
 #include "shim.h"
@@ -16,6 +17,14 @@ void shim_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv
   size_t argc = n;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   ASSERT(argc == n);
+}
+
+void* shim_args_data(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
+  size_t argc = n;
+  void* data = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, &data));
+  ASSERT(argc == n && data != NULL);
+  return data;
 }
 
 int32_t shim_i32(napi_env env, napi_value v) {
@@ -153,6 +162,12 @@ shim_instance* shim_instance_of(napi_env env) {
   return (shim_instance*)data;
 }
 
+void shim_export_data(napi_env env, napi_value exports, const char* name, napi_callback fn, void* data) {
+  napi_value f;
+  CHECK(napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, data, &f));
+  CHECK(napi_set_named_property(env, exports, name, f));
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   shim_instance* s = (shim_instance*)calloc(1, sizeof(shim_instance));
   ASSERT(s != NULL);
@@ -167,6 +182,8 @@ static napi_value init(napi_env env, napi_value exports) {
   shim_init_aead_threads(env, exports);
   shim_init_memory(env, exports);
   shim_init_process(env, exports);
+  shim_init_mac(env, exports);
+  shim_init_xaead(env, exports);
   return exports;
 }
 

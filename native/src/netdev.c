@@ -7,6 +7,8 @@
  * is made per call in the process's namespace (these calls are rare: open, and a 1 s watch); a TUN
  * whose interface was moved to another namespace (`ip link set dev X netns NS`) is reached through
  * a socket made in the interface's namespace instead (tunNetnsSocket, TUNGETDEVNETNS, Linux 5.2+).
+ * Its link changes are heard on a netlink socket of ours that listens to every namespace ours has an
+ * id for (NETLINK_LISTEN_ALL_NSID): a socket made in the other namespace would keep it alive.
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -18,6 +20,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -150,6 +153,20 @@ static napi_value if_index(napi_env env, napi_callback_info info) {
   return shim_int(env, r < 0 ? r : ifr.ifr_ifindex);
 }
 
+/*
+ * ifName(index: number, nameOut: Uint8Array(16)): 0 | -errno (ENXIO: no such interface)
+ * The name of interface `index` in this namespace (if_indextoname): an IPv6 zone learned from a
+ * packet is printed by name, as wireguard-go prints it.
+ */
+static napi_value if_name(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  shim_args(env, info, 2, argv);
+  char name[IF_NAMESIZE];
+  if (if_indextoname(shim_u32(env, argv[0]), name) == NULL) return shim_errno(env);
+  name_out(env, argv[1], name);
+  return shim_int(env, 0);
+}
+
 static int same_file(int a, int b) {
   struct stat sa, sb;
   return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
@@ -198,9 +215,11 @@ static napi_value tun_netns_socket(napi_env env, napi_callback_info info) {
 
 /*
  * linkWatch(): fd | -errno
- * A NETLINK_ROUTE socket subscribed to link changes (RTMGRP_LINK) in this namespace: readable when any
- * interface changes state, so the TUN learns of `ip link set up` at once rather than at its next poll.
- * The messages are not parsed here: JS drains them (linkDrain) and re-reads its interface.
+ * A NETLINK_ROUTE socket subscribed to link changes (RTMGRP_LINK) in this namespace, and in every
+ * namespace this one has an id for (NETLINK_LISTEN_ALL_NSID, Linux 4.2+; where refused, this one
+ * alone): readable when any interface there changes state, so the TUN learns of `ip link set up` at
+ * once rather than at its next poll, wherever its interface was moved (linkWatchFollow). The messages
+ * are not parsed here: JS drains them (linkDrain) and re-reads its interface.
  */
 static napi_value link_watch(napi_env env, napi_callback_info info) {
   (void)info;
@@ -216,7 +235,89 @@ static napi_value link_watch(napi_env env, napi_callback_info info) {
     errno = e;
     return shim_errno(env);
   }
+  int on = 1;
+  (void)setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &on, sizeof(on));
   return shim_int(env, fd);
+}
+
+/*
+ * tunNetnsId(fd: number): inode of the TUN interface's network namespace | -errno
+ * Tells whether the interface moved since last asked (an nsfs inode names a namespace while it lives).
+ */
+static napi_value tun_netns_id(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  shim_args(env, info, 1, argv);
+  int ns = ioctl(shim_i32(env, argv[0]), TUNGETDEVNETNS);
+  if (ns < 0) return shim_errno(env);
+  struct stat st;
+  int r = fstat(ns, &st);
+  int err = errno;
+  close(ns);
+  return shim_int(env, r < 0 ? -err : (int64_t)st.st_ino);
+}
+
+/*
+ * linkWatchFollow(tunFd: number): 0 | -errno
+ * Makes sure this namespace has an id for the one the TUN's interface is in now (RTM_NEWNSID with
+ * NETNSA_NSID -1: the kernel picks it, as `ip netns set NAME auto` does; EEXIST: it has one, often
+ * given when the interface left this namespace), so linkWatch sockets hear its link changes. An id
+ * holds no reference: the namespace still goes away when deleted. Nothing to do for our own.
+ */
+static napi_value link_watch_follow(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  shim_args(env, info, 1, argv);
+  int ns = ioctl(shim_i32(env, argv[0]), TUNGETDEVNETNS);
+  if (ns < 0) return shim_errno(env);
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0 || same_file(ns, self)) {
+    int err = self < 0 ? errno : 0;
+    if (self >= 0) close(self);
+    close(ns);
+    return shim_int(env, -err);
+  }
+  close(self);
+  /* nlmsghdr, rtgenmsg padded to NLMSG_ALIGNTO, then two int32 attributes: the fd, and -1 for "pick one". */
+  union {
+    char buf[NLMSG_SPACE(sizeof(struct rtgenmsg)) + 2 * RTA_SPACE(sizeof(int32_t))];
+    struct nlmsghdr align;
+  } req;
+  memset(&req, 0, sizeof(req));
+  struct nlmsghdr* nh = &req.align;
+  nh->nlmsg_len = sizeof(req.buf);
+  nh->nlmsg_type = RTM_NEWNSID;
+  nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  nh->nlmsg_seq = 1;
+  ((struct rtgenmsg*)NLMSG_DATA(nh))->rtgen_family = AF_UNSPEC;
+  struct rtattr* a = (struct rtattr*)(req.buf + NLMSG_SPACE(sizeof(struct rtgenmsg)));
+  int32_t values[2] = { ns, NETNSA_NSID_NOT_ASSIGNED };
+  unsigned short types[2] = { NETNSA_FD, NETNSA_NSID };
+  for (int i = 0; i < 2; i++) {
+    a->rta_type = types[i];
+    a->rta_len = RTA_LENGTH(sizeof(int32_t));
+    memcpy(RTA_DATA(a), &values[i], sizeof(int32_t));
+    a = (struct rtattr*)((char*)a + RTA_SPACE(sizeof(int32_t)));
+  }
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int err = 0;
+  if (s < 0) {
+    err = errno;
+  } else if (send(s, req.buf, sizeof(req.buf), 0) < 0) {
+    err = errno;
+  } else {
+    /* The kernel's answer: an NLMSG_ERROR carrying 0 (done) or -errno. */
+    char reply[1024];
+    ssize_t n = recv(s, reply, sizeof(reply), 0);
+    struct nlmsghdr* h = (struct nlmsghdr*)reply;
+    if (n < 0) {
+      err = errno;
+    } else if ((size_t)n >= NLMSG_LENGTH(sizeof(struct nlmsgerr)) && h->nlmsg_type == NLMSG_ERROR) {
+      struct nlmsgerr* e = (struct nlmsgerr*)NLMSG_DATA(h);
+      if (e->error < 0 && e->error != -EEXIST) err = -e->error;
+    }
+  }
+  if (s >= 0) close(s);
+  close(ns);
+  return shim_int(env, -err);
 }
 
 /* linkDrain(fd): messages discarded | -errno (not EAGAIN): empties a linkWatch socket. */
@@ -249,7 +350,10 @@ void shim_init_netdev(napi_env env, napi_value exports) {
   shim_export(env, exports, "ifSetMtu", if_set_mtu);
   shim_export(env, exports, "ifFlags", if_flags);
   shim_export(env, exports, "ifIndex", if_index);
+  shim_export(env, exports, "ifName", if_name);
   shim_export(env, exports, "tunNetnsSocket", tun_netns_socket);
   shim_export(env, exports, "linkWatch", link_watch);
+  shim_export(env, exports, "tunNetnsId", tun_netns_id);
+  shim_export(env, exports, "linkWatchFollow", link_watch_follow);
   shim_export(env, exports, "linkDrain", link_drain);
 }

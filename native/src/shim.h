@@ -33,6 +33,8 @@
 
 /* Fetches exactly `n` arguments (asserting the count) into argv. */
 void shim_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv);
+/* shim_args for a function exported with shim_export_data: returns its data pointer. */
+void* shim_args_data(napi_env env, napi_callback_info info, size_t n, napi_value* argv);
 int32_t shim_i32(napi_env env, napi_value v);
 uint32_t shim_u32(napi_env env, napi_value v);
 double shim_f64(napi_env env, napi_value v);
@@ -102,7 +104,14 @@ void shim_init_bytes(napi_env env, napi_value exports);
 void shim_init_aead_threads(napi_env env, napi_value exports);
 void shim_init_memory(napi_env env, napi_value exports);
 void shim_init_process(napi_env env, napi_value exports);
+void shim_init_mac(napi_env env, napi_value exports);
+void shim_init_xaead(napi_env env, napi_value exports);
 
 void shim_export(napi_env env, napi_value exports, const char* name, napi_callback fn);
+/*
+ * shim_export with a pointer the function receives on every call (shim_args_data): per-environment
+ * state such as a reused OpenSSL context, made by the concern's init and freed by its cleanup hook.
+ */
+void shim_export_data(napi_env env, napi_value exports, const char* name, napi_callback fn, void* data);
 
 #endif

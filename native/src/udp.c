@@ -27,7 +27,7 @@
 
 /* Per-datagram receive metadata: Int32Array stride and fields (src/native/udp.ts RECV_META_*). */
 enum { META_STRIDE = 8, META_LEN = 0, META_FAMILY, META_PORT, META_IFINDEX, META_GRO_SIZE,
-       META_FLAGS, META_HAS_DST };
+       META_FLAGS, META_HAS_DST, META_SCOPE };
 enum { ADDR_STRIDE = 32, ADDR_DST = 16 };
 
 /* Room for one pktinfo (the larger, v6) and one GRO int per datagram. */
@@ -47,8 +47,8 @@ static int set_int(int fd, int level, int opt, int value) {
   return setsockopt(fd, level, opt, &value, sizeof(value)) < 0 ? -errno : 0;
 }
 
-/* Fills `sa` from 4 or 16 address bytes and a port; returns its length. */
-static socklen_t make_sockaddr(sockaddr_any* sa, int family, const uint8_t* addr, int port) {
+/* Fills `sa` from 4 or 16 address bytes, a port and an IPv6 scope (interface index); returns its length. */
+static socklen_t make_sockaddr(sockaddr_any* sa, int family, const uint8_t* addr, int port, uint32_t scope) {
   memset(sa, 0, sizeof(*sa));
   if (family == 4) {
     sa->in4.sin_family = AF_INET;
@@ -59,6 +59,7 @@ static socklen_t make_sockaddr(sockaddr_any* sa, int family, const uint8_t* addr
   sa->in6.sin6_family = AF_INET6;
   sa->in6.sin6_port = htons((uint16_t)port);
   if (addr != NULL) memcpy(&sa->in6.sin6_addr, addr, 16);
+  sa->in6.sin6_scope_id = scope;
   return sizeof(sa->in6);
 }
 
@@ -81,7 +82,7 @@ static napi_value udp_socket(napi_env env, napi_callback_info info) {
                       : set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
   if (r == 0 && family == 6) r = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
   sockaddr_any sa;
-  socklen_t salen = make_sockaddr(&sa, family, addr, port);
+  socklen_t salen = make_sockaddr(&sa, family, addr, port, 0);
   if (r == 0 && bind(fd, &sa.sa, salen) < 0) r = -errno;
   if (r < 0) {
     close(fd);
@@ -151,6 +152,8 @@ static void describe(struct mmsghdr* m, sockaddr_any* src, int32_t* meta, uint8_
   } else {
     meta[META_FAMILY] = 6;
     meta[META_PORT] = ntohs(src->in6.sin6_port);
+    /* The kernel sets it for a link-local source: the interface the peer is on. */
+    meta[META_SCOPE] = (int32_t)src->in6.sin6_scope_id;
     memcpy(addr, &src->in6.sin6_addr, 16);
   }
   for (struct cmsghdr* c = CMSG_FIRSTHDR(&m->msg_hdr); c != NULL; c = CMSG_NXTHDR(&m->msg_hdr, c)) {
@@ -263,15 +266,16 @@ static size_t make_control(control_t* control, int family, const uint8_t* src, i
 /*
  * sendBatch(fd, slabs, slabIndex: Int32Array, offsets: Int32Array, lengths: Int32Array,
  *           start: number, end: number, family: 4 | 6, dst: Uint8Array(4 | 16), port: number,
- *           src: Uint8Array(4 | 16) | null, srcIfindex: number, segmentSize: number)
+ *           src: Uint8Array(4 | 16) | null, srcIfindex: number, segmentSize: number,
+ *           dstScope: number)
  *   : datagrams sent from `start` | -errno of the first
  * segmentSize 0: one sendmmsg, a datagram per window. segmentSize > 0: one sendmsg whose iovecs are
  * all the windows, split by the kernel into segmentSize datagrams (UDP_SEGMENT; every window but the
  * last must be exactly segmentSize): all are sent or none. Either way the windows are not copied.
  */
 static napi_value send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[13];
-  shim_args(env, info, 13, argv);
+  napi_value argv[14];
+  shim_args(env, info, 14, argv);
   int fd = shim_i32(env, argv[0]);
   shim_batch b;
   shim_batch_init(env, &b, argv + 1);
@@ -289,6 +293,8 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
   }
   int ifindex = shim_i32(env, argv[11]);
   int segment = shim_i32(env, argv[12]);
+  /* The interface a link-local destination is on (sin6_scope_id); 0 for none. */
+  uint32_t scope = shim_u32(env, argv[13]);
   uint32_t count = end - start;
   ASSERT(family == 4 || family == 6);
   ASSERT(start <= end && count <= WGTS_MAX_BATCH && end <= b.count);
@@ -296,7 +302,7 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
   if (count == 0) return shim_int(env, 0);
 
   sockaddr_any to;
-  socklen_t tolen = make_sockaddr(&to, family, dst, port);
+  socklen_t tolen = make_sockaddr(&to, family, dst, port, family == 6 ? scope : 0);
   control_t control;
   size_t controllen = make_control(&control, family, src, ifindex, segment);
   struct iovec iov[WGTS_MAX_BATCH];

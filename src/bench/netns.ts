@@ -18,8 +18,18 @@
  * The wgts daemon is started as a user would start it, with no Node flags or glibc tunables: it sets
  * its own (cli/reexec.ts).
  *
+ * The flood row: one TCP stream for BENCH_SECONDS alone, then again while a sender in namespace a
+ * (flood.ts, from its own address 198.19.0.3) sends handshake initiations with a valid mac1 and random
+ * contents to b's daemon at BENCH_FLOOD_RATE a second, then alone again; per implementation the
+ * stream's kept fraction (under the flood over the mean of the two runs alone around it, so a machine
+ * whose load drifts during the round biases it less), the flood's achieved rate, the cookie replies
+ * that came back a second, and the growth of b's RSS (its largest VmRSS sampled during the flood less
+ * its VmRSS before).
+ *
  * Root only. Environment: BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3), BENCH_STREAMS
- * ("1,32"), BENCH_IMPLS (comma list of labels to run), BENCH_AFTER_SECONDS (default 30).
+ * ("1,32"; "none" for no stream rows), BENCH_IMPLS (comma list of labels to run), BENCH_FLOOD_RATE
+ * (default 50000; 0 for no flood row), BENCH_FLOOD_IMPLS (default "wgts,wireguard-go"),
+ * BENCH_AFTER_SECONDS (default 30).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,8 +42,15 @@ import { keyToBase64 } from '../crypto/keys.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const STREAMS = (process.env.BENCH_STREAMS ?? '1,32').split(',').map(Number);
+const STREAMS = process.env.BENCH_STREAMS === 'none' ? [] : (process.env.BENCH_STREAMS ?? '1,32').split(',').map(Number);
 const AFTER_SECONDS = Number(process.env.BENCH_AFTER_SECONDS ?? 30);
+const FLOOD_RATE = Number(process.env.BENCH_FLOOD_RATE ?? 50_000);
+const FLOOD_IMPLS = (process.env.BENCH_FLOOD_IMPLS ?? 'wgts,wireguard-go').split(',');
+/** The flood's source: a second address on namespace a's veth, so it is not the tunnel's endpoint. */
+const FLOOD_FROM = '198.19.0.3';
+/** The flood starts this long before the stream, so the responder is under load when it begins. */
+const FLOOD_LEAD_MS = 1000;
+const RSS_SAMPLE_MS = 200;
 const NS_A = 'wgbench-a';
 const NS_B = 'wgbench-b';
 /** Interface names differ per namespace: the UAPI socket directory is shared by all namespaces. */
@@ -87,6 +104,7 @@ function setupNamespaces(): void {
   sh(['ip', 'netns', 'add', NS_B]);
   sh(['ip', 'link', 'add', 'veth0', 'netns', NS_A, 'type', 'veth', 'peer', 'name', 'veth0', 'netns', NS_B]);
   ns(NS_A, ['ip', 'addr', 'add', '198.19.0.1/24', 'dev', 'veth0']);
+  ns(NS_A, ['ip', 'addr', 'add', `${FLOOD_FROM}/24`, 'dev', 'veth0']);
   ns(NS_B, ['ip', 'addr', 'add', '198.19.0.2/24', 'dev', 'veth0']);
   for (const n of [NS_A, NS_B]) {
     ns(n, ['ip', 'link', 'set', 'veth0', 'up']);
@@ -147,7 +165,24 @@ interface Sample {
   gcShare: number;
 }
 
-async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample> {
+interface GcReport {
+  gcCount: number;
+  gcMs: number;
+  gcShare: number;
+}
+
+interface Running {
+  da: ChildProcess;
+  db: ChildProcess;
+  server: ChildProcess;
+  /** b's public key, base64: the flood needs it for a valid mac1. */
+  publicB: string;
+  gcA: string;
+  gcB: string;
+}
+
+/** Fresh daemons of `impl` in both namespaces, configured as each other's peer, and an iperf3 server in b. */
+async function startPair(impl: Impl, dir: string): Promise<Running> {
   const ka = generatePrivateKey();
   const kb = generatePrivateKey();
   writeFileSync(join(dir, 'a.key'), keyToBase64(ka));
@@ -164,42 +199,135 @@ async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample>
     ns(n, ['ip', 'addr', 'add', addr, 'dev', ifname]);
     ns(n, ['ip', 'link', 'set', ifname, 'mtu', '1420', 'up']);
   }
-  const server = spawn('ip', ['netns', 'exec', NS_B, 'iperf3', '-s', '-1', '-B', '10.88.0.2'], { stdio: 'ignore' });
+  const server = spawn('ip', ['netns', 'exec', NS_B, 'iperf3', '-s', '-B', '10.88.0.2'], { stdio: 'ignore' });
   await sleep(300);
   ns(NS_A, ['ping', '-c', '1', '-W', '5', '10.88.0.2']);
-  const idle = Math.max(rssMiB(da.pid!, 'VmRSS'), rssMiB(db.pid!, 'VmRSS'));
-  const cpu0 = cpuSeconds(da.pid!) + cpuSeconds(db.pid!);
-  const out = ns(NS_A, ['iperf3', '-c', '10.88.0.2', '-t', String(SECONDS), '-P', String(streams), '-J']);
-  const cpu = cpuSeconds(da.pid!) + cpuSeconds(db.pid!) - cpu0;
-  const rss = Math.max(rssMiB(da.pid!, 'VmHWM'), rssMiB(db.pid!, 'VmHWM'));
-  await sleep(AFTER_SECONDS * 1000);
-  const after = Math.max(rssMiB(da.pid!, 'VmRSS'), rssMiB(db.pid!, 'VmRSS'));
-  const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
-  server.kill();
-  for (const d of [da, db]) {
-    const exited = new Promise((r) => d.once('exit', r));
+  return { da, db, server, publicB: keyToBase64(publicKey(kb)), gcA, gcB };
+}
+
+/**
+ * Stops both daemons and the server; for wgts, the GC count and pause time they reported, and the
+ * worse daemon's pauses as a share of one run.
+ */
+async function stopPair(impl: Impl, r: Running): Promise<GcReport> {
+  r.server.kill();
+  for (const d of [r.da, r.db]) {
+    const exited = new Promise((res) => d.once('exit', res));
     d.kill('SIGTERM');
     await Promise.race([exited, sleep(5000)]);
     d.kill('SIGKILL');
   }
   quiet(['rm', '-f', `/var/run/wireguard/${IF_A}.sock`, `/var/run/wireguard/${IF_B}.sock`]);
-  let gcCount = NaN;
-  let gcMs = NaN;
-  let gcShare = NaN;
-  if (impl.isWgts) {
-    gcCount = 0;
-    gcMs = 0;
-    gcShare = 0;
-    for (const f of [gcA, gcB]) {
-      if (!existsSync(f)) continue;
-      const g = JSON.parse(readFileSync(f, 'utf8')) as { count: number; ms: number };
-      gcCount += g.count;
-      gcMs += g.ms;
-      gcShare = Math.max(gcShare, g.ms / (SECONDS * 1000));
-    }
+  if (!impl.isWgts) return { gcCount: NaN, gcMs: NaN, gcShare: NaN };
+  let gcCount = 0;
+  let gcMs = 0;
+  let gcShare = 0;
+  for (const f of [r.gcA, r.gcB]) {
+    if (!existsSync(f)) continue;
+    const g = JSON.parse(readFileSync(f, 'utf8')) as { count: number; ms: number };
+    gcCount += g.count;
+    gcMs += g.ms;
+    gcShare = Math.max(gcShare, g.ms / (SECONDS * 1000));
   }
-  const gbps = j.end.sum_received.bits_per_second / 1e9;
-  return { impl: impl.label, streams, gbps, retrans: j.end.sum_sent.retransmits ?? 0, cpu, idleMiB: idle, rssMiB: rss, afterMiB: after, gcCount, gcMs, gcShare };
+  return { gcCount, gcMs, gcShare };
+}
+
+/** The output of a child process once it exits. */
+function collect(child: ChildProcess): Promise<string> {
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => (out += d));
+  return new Promise((res, rej) => {
+    child.once('error', rej);
+    child.once('exit', (code) => (code === 0 ? res(out) : rej(new Error(`${child.spawnargs.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** One iperf3 run from a to b (async, so RSS can be sampled meanwhile): Gbit/s received, retransmits. */
+async function iperf(streams: number): Promise<{ gbps: number; retrans: number }> {
+  const child = spawn('ip', ['netns', 'exec', NS_A, 'iperf3', '-c', '10.88.0.2', '-t', String(SECONDS), '-P', String(streams), '-J'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const j = JSON.parse(await collect(child)) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
+  return { gbps: j.end.sum_received.bits_per_second / 1e9, retrans: j.end.sum_sent.retransmits ?? 0 };
+}
+
+/** Runs `measure` against a fresh pair of `impl` daemons, which are stopped however it ends. */
+async function withPair<T>(impl: Impl, dir: string, measure: (r: Running) => Promise<T>): Promise<[T, GcReport]> {
+  const r = await startPair(impl, dir);
+  let result: T;
+  try {
+    result = await measure(r);
+  } catch (err) {
+    await stopPair(impl, r);
+    throw err;
+  }
+  return [result, await stopPair(impl, r)];
+}
+
+async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample> {
+  const [run, gc] = await withPair(impl, dir, async (r) => {
+    const rss = (field: 'VmHWM' | 'VmRSS'): number => Math.max(rssMiB(r.da.pid!, field), rssMiB(r.db.pid!, field));
+    const idle = rss('VmRSS');
+    const cpu0 = cpuSeconds(r.da.pid!) + cpuSeconds(r.db.pid!);
+    const { gbps, retrans } = await iperf(streams);
+    const cpu = cpuSeconds(r.da.pid!) + cpuSeconds(r.db.pid!) - cpu0;
+    const peak = rss('VmHWM');
+    await sleep(AFTER_SECONDS * 1000);
+    return { gbps, retrans, cpu, idle, peak, after: rss('VmRSS') };
+  });
+  return { impl: impl.label, streams, gbps: run.gbps, retrans: run.retrans, cpu: run.cpu, idleMiB: run.idle, rssMiB: run.peak, afterMiB: run.after, ...gc };
+}
+
+interface FloodSample {
+  impl: string;
+  /** One stream alone (the mean of a run before the flood and one after), then under the flood. */
+  gbpsAlone: number;
+  gbpsFlood: number;
+  /** What the flood sender achieved, and the cookie replies that reached it, per second. */
+  floodRate: number;
+  cookieRate: number;
+  rssBeforeMiB: number;
+  rssGrowthMiB: number;
+}
+
+async function runFlood(impl: Impl, dir: string): Promise<FloodSample> {
+  const [sample] = await withPair(impl, dir, async (r) => {
+    const alone = await iperf(1);
+    const pid = r.db.pid!;
+    const rssBefore = rssMiB(pid, 'VmRSS');
+    let rssMax = rssBefore;
+    const sampler = setInterval(() => {
+      rssMax = Math.max(rssMax, rssMiB(pid, 'VmRSS'));
+    }, RSS_SAMPLE_MS);
+    const flood = spawn(
+      'ip',
+      ['netns', 'exec', NS_A, process.execPath, join(ROOT, 'dist/bench/flood.js'), '--to', '198.19.0.2:51820', '--from', FLOOD_FROM, '--public-key', r.publicB, '--rate', String(FLOOD_RATE)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const report = collect(flood);
+    let under: { gbps: number; retrans: number };
+    try {
+      await sleep(FLOOD_LEAD_MS);
+      under = await iperf(1);
+    } finally {
+      flood.kill('SIGTERM');
+      clearInterval(sampler);
+    }
+    rssMax = Math.max(rssMax, rssMiB(pid, 'VmRSS'));
+    const f = JSON.parse(await report) as { rate: number; cookieRate: number };
+    const after = await iperf(1);
+    return {
+      impl: impl.label,
+      gbpsAlone: (alone.gbps + after.gbps) / 2,
+      gbpsFlood: under.gbps,
+      floodRate: f.rate,
+      cookieRate: f.cookieRate,
+      rssBeforeMiB: rssBefore,
+      rssGrowthMiB: rssMax - rssBefore,
+    };
+  });
+  return sample;
 }
 
 function median(xs: number[]): number {
@@ -229,6 +357,8 @@ async function main(): Promise<void> {
   const list = impls();
   const dir = mkdtempSync(join(tmpdir(), 'wgts-bench-'));
   const samples: Sample[] = [];
+  const floods: FloodSample[] = [];
+  const floodList = FLOOD_RATE > 0 ? list.filter((x) => FLOOD_IMPLS.includes(x.label)) : [];
   setupNamespaces();
   try {
     for (let r = 0; r < ROUNDS; r++) {
@@ -238,6 +368,14 @@ async function main(): Promise<void> {
           samples.push(s);
           console.log(`round ${r + 1} ${impl.label} P${streams}: ${fmt(s.gbps)} Gbit/s, ${s.retrans} retr, ${fmt(s.cpu)} CPU s, RSS ${fmt(s.idleMiB, 1)} idle / ${fmt(s.rssMiB, 1)} peak / ${fmt(s.afterMiB, 1)} after MiB${impl.isWgts ? `, GC ${s.gcCount} x ${fmt(s.gcMs, 0)} ms` : ''}`);
         }
+      }
+      for (const impl of r % 2 === 0 ? floodList : [...floodList].reverse()) {
+        const f = await runFlood(impl, dir);
+        floods.push(f);
+        console.log(
+          `round ${r + 1} ${impl.label} flood: ${fmt(f.gbpsAlone)} -> ${fmt(f.gbpsFlood)} Gbit/s (kept ${fmt(f.gbpsFlood / f.gbpsAlone)}), ` +
+            `flood ${fmt(f.floodRate, 0)}/s, cookie replies ${fmt(f.cookieRate, 0)}/s, RSS ${fmt(f.rssBeforeMiB, 1)} MiB +${fmt(f.rssGrowthMiB, 1)} MiB`,
+        );
       }
     }
   } finally {
@@ -262,13 +400,29 @@ async function main(): Promise<void> {
       );
     }
   }
-  const table = lines.join('\n');
+  const floodLines: string[] = [];
+  if (floodList.length > 0) {
+    floodLines.push('| implementation | Gbit/s alone | Gbit/s under flood | kept | flood sent/s | cookie replies/s | RSS before MiB | RSS growth MiB |');
+    floodLines.push('|---|---|---|---|---|---|---|---|');
+    for (const impl of floodList) {
+      const mine = floods.filter((f) => f.impl === impl.label);
+      const med = (g: (f: FloodSample) => number): number => median(mine.map(g));
+      floodLines.push(
+        `| ${impl.label} | ${fmt(med((f) => f.gbpsAlone))} | ${fmt(med((f) => f.gbpsFlood))} | ${fmt(med((f) => f.gbpsFlood / f.gbpsAlone))} | ` +
+          `${fmt(med((f) => f.floodRate), 0)} | ${fmt(med((f) => f.cookieRate), 0)} | ${fmt(med((f) => f.rssBeforeMiB), 1)} | ${fmt(med((f) => f.rssGrowthMiB), 1)} |`,
+      );
+    }
+  }
+  const table = (STREAMS.length > 0 ? lines.join('\n') : '') + (floodLines.length > 0 ? '\n\n' + floodLines.join('\n') : '');
   console.log('\n' + table);
   const date = new Date().toISOString().slice(0, 10);
   const section =
     `\n## ${date}: iperf3 through the tunnel, namespaces joined by veth\n\n` +
-    `Command: \`npm run bench\` (BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, streams ${STREAMS.join(' and ')}); ` +
-    `medians of ${ROUNDS} alternating rounds; ratios are per-round wgts / wireguard-go (upstream), then the median.\n` +
+    `Command: \`npm run bench\` (BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, streams ${STREAMS.join(' and ') || 'none'}, ` +
+    `flood ${FLOOD_RATE}/s${floodList.length > 0 ? ` against ${floodList.map((x) => x.label).join(' and ')}` : ''}); ` +
+    `medians of ${ROUNDS} alternating rounds; ratios are per-round wgts / wireguard-go (upstream), then the median. ` +
+    `Flood rows: one stream alone, under ${FLOOD_RATE} handshake initiations a second (valid mac1, random contents, one source) ` +
+    `aimed at the receiving daemon, and alone again; kept = under flood / the mean alone; RSS growth = that daemon's largest VmRSS during the flood less its VmRSS before.\n` +
     `Machine: ${sh(['nproc']).trim()} cores, Node ${process.version}.\n\n${table}\n`;
   const file = join(ROOT, 'BENCHMARKS.md');
   const head = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nNumbers from a shared, noisy machine: read the medians and the same-run ratios, not single absolutes.\n';

@@ -3,7 +3,7 @@
  * (mmap/munmap behind an external ArrayBuffer) can replace it without touching pool policy
  * (DESIGN.md, "Packet memory", point 1). TieredPool takes it as its `allocateSlab` option.
  *
- * Measured (slab.test.ts prints it; Node 20.20, glibc 2.36, x86-64): does a dropped 1 MiB ArrayBuffer
+ * Measured (`npm run bench:slab` prints it; Node 20.20, glibc 2.36, x86-64): does a dropped 1 MiB ArrayBuffer
  * leave RSS? Node backs ArrayBuffers with calloc/malloc, so it depends on glibc:
  * - At first, 1 MiB is above glibc's mmap threshold (128 KiB), the slab is its own mapping, and
  *   dropping it (after GC) unmaps it: 64 slabs allocated and dropped, RSS 107 -> 43 MiB.
@@ -15,8 +15,9 @@
  * - Pinning the threshold disables the dynamic rise: with GLIBC_TUNABLES=glibc.malloc.mmap_threshold=524288
  *   (or MALLOC_MMAP_THRESHOLD_=524288) in the environment at process start, the same runs end at
  *   51 and 55 MiB: dropped slabs leave RSS every time.
- * Through TieredPool (slab.test.ts: 3 rounds of 64 slabs filled, all but 1 in 16 released, trim()):
- * RSS after trim 59, 109, 111 MiB for 4, 7, 10 MiB of live slabs; pinned: 59, 64, 67 MiB.
+ * Through TieredPool (slab-rss.ts: 3 rounds of 64 slabs filled, all but 1 in 16 released, trim()):
+ * RSS after trim 59, 109, 111 MiB for 4, 7, 10 MiB of live slabs; pinned: 59, 64, 67 MiB. slab.test.ts
+ * asserts the pinned case: each trim() gives back most of what it dropped.
  * So: dropping slabs gives memory back only while slabs are mmap'd. Until the native shim maps slabs
  * itself, a long-running daemon should start Node with the glibc threshold pinned (the tunable must
  * be set before the process starts; it cannot be changed from JS).

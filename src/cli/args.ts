@@ -28,6 +28,9 @@ Environment:
   LOG_LEVEL=verbose|error|silent default error; a detached daemon keeps stdout/stderr only when set
   WG_TUN_FD=N                    use the TUN device already open on fd N
   WG_UAPI_FD=N                   serve UAPI on the unix socket already listening on fd N
+  WGTS_METRICS_ADDRESS=HOST:PORT serve /metrics (Prometheus text) there
+
+wgts proxy -c FILE runs the rootless proxy instead (wgts proxy --help).
 `;
 
 /** IFNAMSIZ less the terminating NUL: the longest name Linux accepts. */

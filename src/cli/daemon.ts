@@ -5,7 +5,6 @@
  * random one; it goes down with the link. It stops on SIGINT/SIGTERM, when the interface is deleted, and
  * when the UAPI socket file is removed, cleaning up in that order: socket, device, TUN.
  */
-import fs from 'node:fs';
 import v8 from 'node:v8';
 import { Device } from '../device/device.js';
 import { consoleLogger, type Logger } from '../base/logger.js';
@@ -18,6 +17,11 @@ import { gcStatsFromEnv } from './gc-stats.js';
 import { daemonPool } from './memory.js';
 import { IdleMemory } from './idle-memory.js';
 import { defaultCryptoThreads } from '../crypto/aead-queue.js';
+import { reportReady } from './daemonize.js';
+import { GcMeter } from '../base/gc-meter.js';
+import { MetricsText, writeDeviceMetrics, writeProcessMetrics } from '../ipc/metrics.js';
+import { MetricsServer } from '../ipc/metrics-server.js';
+import { parseHostPort } from '../net/host-port.js';
 
 export type LogLevel = 'verbose' | 'error' | 'silent';
 
@@ -56,16 +60,6 @@ export function fdFrom(env: NodeJS.ProcessEnv, key: string): number | null {
   return Number(v);
 }
 
-function report(fd: number | null, text: string): void {
-  if (fd === null) return;
-  try {
-    fs.writeSync(fd, text);
-    fs.closeSync(fd);
-  } catch {
-    /* the parent went away: nothing to tell */
-  }
-}
-
 /** WGTS_CRYPTO_THREADS (crypto/aead-queue.ts); @throws StartupError naming the variable when it is not a number. */
 function cryptoThreadsFrom(env: NodeJS.ProcessEnv): number {
   try {
@@ -80,6 +74,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<never> {
   let log: Logger = consoleLogger(opts.logLevel, opts.name);
   let dev: Device | null = null;
   let server: UapiServer | null = null;
+  let metrics: MetricsServer | null = null;
   try {
     const tun = openTun(opts.name, opts.tunFd);
     // With WG_TUN_FD the kernel's name is the truth, for the log and the socket alike.
@@ -94,15 +89,45 @@ export async function runDaemon(opts: DaemonOptions): Promise<never> {
       throw new StartupError(`UAPI listen error: ${(err as Error).message}`);
     }
     log.verbose?.('UAPI listener started');
+    metrics = await startMetrics(dev, process.env);
   } catch (err) {
     const msg = err instanceof StartupError ? err.message : `startup failed: ${(err as Error).stack ?? String(err)}`;
     // A daemon child reports to its parent, which prints it once; in the foreground we print it.
-    if (opts.readyFd !== null) report(opts.readyFd, msg + '\n');
+    if (opts.readyFd !== null) reportReady(opts.readyFd, msg + '\n');
     else log.error?.(msg);
+    await server?.close();
     await dev?.close(); // closes the TUN too: the interface goes away with its fd
     process.exit(1);
   }
-  return serve(dev, server, log, opts.readyFd);
+  return serve(dev, server, metrics, log, opts.readyFd);
+}
+
+/**
+ * WGTS_METRICS_ADDRESS=HOST:PORT (opt-in): /metrics in Prometheus text format, the same figures as the
+ * proxy's info server (peers, drops, packet pool, process).
+ */
+async function startMetrics(dev: Device, env: NodeJS.ProcessEnv): Promise<MetricsServer | null> {
+  const text = env['WGTS_METRICS_ADDRESS'];
+  if (text === undefined || text === '') return null;
+  const bind = parseHostPort(text, 'listen');
+  if (typeof bind === 'string') throw new StartupError(`WGTS_METRICS_ADDRESS: ${bind}`);
+  const gc = new GcMeter();
+  const server = new MetricsServer({
+    metrics: () => {
+      const m = new MetricsText();
+      writeDeviceMetrics(m, dev, Date.now());
+      writeProcessMetrics(m, gc);
+      return m.text();
+    },
+    ready: null,
+  });
+  try {
+    await server.listen(bind);
+  } catch (err) {
+    gc.stop();
+    throw new StartupError(`WGTS_METRICS_ADDRESS=${text}: ${(err as Error).message}`);
+  }
+  return server;
 }
 
 /** Numeric fields of an object (the back ends' counters), without reaching into their types. */
@@ -125,7 +150,7 @@ function statsOf(dev: Device): object {
   };
 }
 
-function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | null): Promise<never> {
+function serve(dev: Device, server: UapiServer, metrics: MetricsServer | null, log: Logger, readyFd: number | null): Promise<never> {
   let stopping = false;
   const gc = gcStatsFromEnv(process.env);
   // Memory back when a load is over: free slabs, a GC, glibc's free pages (idle-memory.ts).
@@ -142,6 +167,7 @@ function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | n
     }, SHUTDOWN_GRACE_MS).unref();
     try {
       await server.close();
+      await metrics?.close();
       const leaked = await dev.close();
       if (leaked !== 0) log.verbose?.(`${leaked} packet buffers still outstanding at close`);
     } catch (err) {
@@ -181,7 +207,7 @@ function serve(dev: Device, server: UapiServer, log: Logger, readyFd: number | n
     void shutdown('internal error', 1);
   });
 
-  report(readyFd, 'ok\n');
+  reportReady(readyFd, 'ok\n');
   log.verbose?.('Device started');
   // Keeps the caller's promise pending: the process ends through shutdown() only.
   return new Promise<never>(() => {});

@@ -6,6 +6,7 @@
  * outcome is the same (exit 0 means ready; exit 1 prints why not) with no fd passing in Node.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { missingNodeFlags, withTunables } from './reexec.js';
 
@@ -16,11 +17,24 @@ export const READY_FD_ENV = 'WGTS_READY_FD';
 /** A child that neither reports nor exits within this is killed and the start fails. */
 const READY_TIMEOUT_MS = 30_000;
 
+/** The child's side: tell the waiting parent "ok\n" or why it could not start, once. */
+export function reportReady(fd: number | null, text: string): void {
+  if (fd === null) return;
+  try {
+    fs.writeSync(fd, text);
+    fs.closeSync(fd);
+  } catch {
+    /* the parent went away: nothing to tell */
+  }
+}
+
 /**
  * Start the daemon in the background and wait for its word. Returns the exit code for the parent: 0
- * when the child reported ready, 1 (with the reason on stderr) otherwise.
+ * when the child reported ready, 1 (with the reason on stderr) otherwise. `cwd` is where the child
+ * runs: '/' (the default) so a daemon holds no directory busy; the proxy keeps its own, since its
+ * configuration may name files relative to it.
  */
-export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: { tun: number | null; uapi: number | null }): Promise<number> {
+export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: { tun: number | null; uapi: number | null }, cwd = '/'): Promise<number> {
   // The child writes to our stdout/stderr only when LOG_LEVEL asks for logs (wireguard-go's rule):
   // otherwise a caller capturing our output would wait on a pipe the daemon keeps open for ever.
   const keepOutput = env['LOG_LEVEL'] !== undefined && env['LOG_LEVEL'] !== '' && env['LOG_LEVEL'] !== 'silent';
@@ -45,7 +59,7 @@ export function daemonize(args: readonly string[], env: NodeJS.ProcessEnv, fds: 
     detached: true,
     stdio,
     env: childEnv,
-    cwd: '/',
+    cwd,
   });
 
   return new Promise<number>((resolve) => {

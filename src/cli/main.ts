@@ -3,6 +3,8 @@
  * wgts: a userspace WireGuard daemon, a drop-in for wireguard-go. `wgts [-f|--foreground] INTERFACE`
  * creates the interface and its UAPI socket for `wg` and wg-quick
  * (WG_QUICK_USERSPACE_IMPLEMENTATION=wgts), and detaches unless told to stay in the foreground.
+ * `wgts proxy -c FILE` is the rootless proxy (cli/proxy.ts); the daemon's command line is unchanged
+ * (an interface cannot be named "proxy" here, as "proxy" is not an option wireguard-go takes either).
  */
 import fs from 'node:fs';
 import { HELP, parseArgs, USAGE } from './args.js';
@@ -11,6 +13,9 @@ import { daemonize, READY_FD_ENV } from './daemonize.js';
 import { StartupError } from './platform.js';
 import { packageVersion } from './version.js';
 import { reexecWithSettings } from './reexec.js';
+import { daemonPool } from './memory.js';
+import { proxyMain, type OpenTunnel } from './proxy.js';
+import { openTunnel } from '../proxy/open-tunnel.js';
 
 /**
  * wireguard-go shows a box telling Linux users the kernel module is the better choice; we say it in one
@@ -22,8 +27,16 @@ function kernelNote(env: NodeJS.ProcessEnv): void {
   process.stderr.write('wgts: note: this kernel has WireGuard built in, which is faster than any userspace implementation\n');
 }
 
+/** `wgts proxy ...`: runs until the proxy stops, then exits (its sockets would keep the loop alive). */
+async function proxy(args: string[], env: NodeJS.ProcessEnv): Promise<never> {
+  const open: OpenTunnel = (config, logger) => openTunnel(config, { logger, pool: daemonPool(env) });
+  const code = await proxyMain(args, env, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, open);
+  process.exit(code);
+}
+
 async function main(): Promise<number> {
   const env = process.env;
+  if (process.argv[2] === 'proxy') return proxy(process.argv.slice(3), env);
   const cmd = parseArgs(process.argv.slice(2), env);
   switch (cmd.kind) {
     case 'version':

@@ -78,7 +78,8 @@ function runScriptWith(env: Record<string, string>, name: string, ...args: strin
     assert.fail(`${name} ${args.join(' ')} failed (${r.signal ?? `exit ${r.status}`}):\n${out}`);
   }
   const lines = out.split('\n');
-  for (const line of lines) if (line.includes('# SKIP')) console.log(line);
+  // Skips, and figures a script measured (never asserted: performance belongs to benchmarks).
+  for (const line of lines) if (line.includes('# SKIP') || line.startsWith('# measured:')) console.log(line);
   return lines.filter((l) => l.startsWith('ok - ')).length;
 }
 
@@ -123,6 +124,28 @@ test('wgts <-> wireguard-go (upstream): setconf/addconf/syncconf, iperf3 UDP, MT
   t.diagnostic(`${runScript('features.sh', upstreamGo)} checks passed`);
 });
 
+test('a fresh source address after listen-port and endpoint changes (renumbered loopback): wgts', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('source-address.sh', 'wgts')} checks passed`);
+});
+
+test('a fresh source address after listen-port and endpoint changes: wireguard-go (Debian) does the same', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : null)) }, (t) => {
+  t.diagnostic(`${runScript('source-address.sh', goPeer())} checks passed`);
+});
+
+test('link-local endpoints keep their zone (set and learned), through showconf and syncconf/setconf: wgts <-> wgts', { skip: skipUnless(basics) }, (t) => {
+  t.diagnostic(`${runScript('link-local.sh', 'wgts')} checks passed`);
+});
+
+// Debian's wireguard-go drops the zone (as wgts did); the current upstream keeps it, as here.
+test('link-local endpoints keep their zone: wgts <-> wireguard-go (upstream), both ways', { skip: skipUnless(basics ?? (hasUpstream ? null : `${upstreamGo} not present`), !hasUpstream) }, (t) => {
+  t.diagnostic(`${runScript('link-local.sh', 'wgts', upstreamGo)} + ${runScript('link-local.sh', upstreamGo, 'wgts')} checks passed`);
+});
+
+test('interfaces moved to other namespaces answer the first pings at once (wgts, and wireguard-go beside it)', { skip: skipUnless(basics) }, (t) => {
+  const reference = hasUpstream ? upstreamGo : debianGo;
+  t.diagnostic(`${reference === null ? runScript('move-first-ping.sh', 'wgts') : runScript('move-first-ping.sh', 'wgts', reference)} checks passed`);
+});
+
 test('interface moved to another namespace keeps working', { skip: skipUnless(basics) }, (t) => {
   t.diagnostic(`${runScript('netns-move.sh', 'wgts')} checks passed`);
 });
@@ -145,3 +168,23 @@ for (const [variable, what] of FORCED_OFF) {
     t.diagnostic(`${runScriptWith({ [variable]: '0' }, 'interop.sh', upstreamGo)} checks passed`);
   });
 }
+
+test('configurations of any size: 130,560 allowed IPs and 10,000 peers in one wg setconf, compared with wireguard-go', { skip: skipUnless(basics) }, (t) => {
+  // The current upstream build when present (it is what the figures are compared with), else Debian's.
+  const reference = hasUpstream ? [upstreamGo] : debianGo === null ? [] : [debianGo];
+  t.diagnostic(`${runScript('uapi-scale.sh', 'wgts', ...reference)} checks passed`);
+});
+
+/** Why the proxy script cannot run here (its clients), or null. */
+function proxyMissing(): string | null {
+  for (const cmd of ['curl', 'dig', 'socat', 'setpriv', 'iperf3']) if (which(cmd) === null) return `\`${cmd}\` is not installed`;
+  return null;
+}
+
+test('wgts proxy as nobody <-> wireguard-go (Debian): SOCKS5, HTTP, TCP/UDP tunnels, STDIO, metrics, 1,000 connections, bad configs', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : proxyMissing())) }, (t) => {
+  t.diagnostic(`${runScript('proxy.sh', goPeer())} checks passed`);
+});
+
+test('wgts proxy as nobody <-> a wgts daemon', { skip: skipUnless(basics ?? proxyMissing()) }, (t) => {
+  t.diagnostic(`${runScript('proxy.sh', 'wgts')} checks passed`);
+});

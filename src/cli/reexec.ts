@@ -8,7 +8,9 @@
  * - --max-semi-space-size=1 (MiB): V8's young generation stays small. Under load it otherwise grows
  *   its semi-spaces to 8-16 MiB and gives them back only tens of seconds after the load, when V8's
  *   memory reducer gets to it (a full GC does not shrink them). Measured on two daemons at 32 streams:
- *   see BENCHMARKS.md. Only when the command line sets no semi-space size of its own.
+ *   see BENCHMARKS.md. Configuring many peers at once also grows it to its cap (`npm run bench:peers`:
+ *   right after 10,000 peers set, 3.1-3.3 KB a peer with Node's default, 2.7-2.8 KB capped at 4 MiB;
+ *   30 s later both 1.1-1.2 KB). Only when the command line sets no semi-space size of its own.
  *
  * The detaching parent starts its child with them (daemonize.ts); a daemon started in the foreground
  * without them replaces itself once (execve: same pid, same descriptors) with the same command plus
@@ -18,8 +20,10 @@ import { native } from '../native/load.js';
 
 /** 512 KiB: below our 1 MiB slabs, so every slab is its own mapping. */
 export const MMAP_THRESHOLD_TUNABLE = 'glibc.malloc.mmap_threshold=524288';
+/** V8's young generation cap, in MiB a semi-space. */
+export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=1';
 /** Node flags the daemon runs with. */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const DAEMON_NODE_FLAGS: readonly string[] = [YOUNG_GENERATION_FLAG];
 /** Variables that hand the daemon a descriptor by number (WG_TUN_FD, WG_UAPI_FD, the readiness pipe). */
 const KEPT_FD_ENV = ['WG_TUN_FD', 'WG_UAPI_FD', 'WGTS_READY_FD'];
 /** Set in the environment of the restarted daemon. */

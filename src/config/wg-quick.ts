@@ -11,7 +11,7 @@
  * its last value, as `wg` does. Keys are base64 here and lower-case hex in UAPI.
  */
 import { keyFromBase64, keyToBase64, keyToHex } from '../crypto/keys.js';
-import { formatCidr, formatIp, parseCidr, parseIp } from '../net/address.js';
+import { formatCidr, formatIp, isHostName, isZone, parseCidr, parseIp } from '../net/address.js';
 
 export interface PeerConfig {
   publicKey: Uint8Array;
@@ -50,11 +50,14 @@ export interface WgConfig {
 export class ConfigError extends Error {
   readonly line: number;
   readonly key: string;
+  /** What was wrong, without the line and key (for callers that name the file as well). */
+  readonly reason: string;
   constructor(line: number, key: string, message: string) {
     super(`line ${line}: ${key === '' ? '' : `${key}: `}${message}`);
     this.name = 'ConfigError';
     this.line = line;
     this.key = key;
+    this.reason = message;
   }
 }
 
@@ -75,9 +78,6 @@ type PeerKey = (typeof PEER_KEYS)[number];
 const INTERFACE_BY_LOWER = new Map<string, InterfaceKey>(INTERFACE_KEYS.map((k) => [k.toLowerCase(), k]));
 const PEER_BY_LOWER = new Map<string, PeerKey>(PEER_KEYS.map((k) => [k.toLowerCase(), k]));
 
-/** RFC 1123 host name (underscores tolerated, as resolvers do), optionally fully qualified. */
-const HOSTNAME_RE = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-const ZONE_RE = /^[A-Za-z0-9_.-]+$/;
 
 function emptyInterface(): InterfaceConfig {
   return { addresses: [], dns: [], preUp: [], postUp: [], preDown: [], postDown: [] };
@@ -294,7 +294,7 @@ function reason(e: unknown): string {
 function parseDns(item: string, line: number): string {
   const ip = parseIp(item);
   if (ip !== null) return formatIp(ip);
-  if (!/^[\d.]+$/.test(item) && HOSTNAME_RE.test(item)) return item;
+  if (isHostName(item)) return item;
   throw new ConfigError(line, 'DNS', `expected a name server address or a search domain, got '${item}'`);
 }
 
@@ -312,7 +312,7 @@ function endpointProblem(value: string): string | null {
     const addr = pct >= 0 ? host.slice(0, pct) : host;
     const ip = parseIp(addr);
     if (ip === null || ip.length !== 16) return 'expected an IPv6 address inside [ ]';
-    if (pct >= 0 && !ZONE_RE.test(host.slice(pct + 1))) return 'expected an interface name or index after %';
+    if (pct >= 0 && !isZone(host.slice(pct + 1))) return 'expected an interface name or index after %';
   } else {
     const colon = value.lastIndexOf(':');
     if (colon < 0) return "expected 'host:port' or '[v6]:port', found no port";
@@ -322,7 +322,7 @@ function endpointProblem(value: string): string | null {
     if (host === '') return "expected a host before ':'";
     if (/^[\d.]+$/.test(host)) {
       if (parseIp(host) === null) return 'expected a valid IPv4 address';
-    } else if (!HOSTNAME_RE.test(host)) {
+    } else if (!isHostName(host)) {
       return 'expected a host name or address';
     }
   }

@@ -11,13 +11,24 @@ import type { PacketBuffer, Source } from '../buffer/packet-buffer.js';
 /** A remote UDP address. Immutable; binds may intern them so equal endpoints are the same object. */
 export interface Endpoint {
   readonly family: 4 | 6;
-  /** Numeric address text ("192.0.2.1", "2001:db8::1"). */
+  /** Numeric address text ("192.0.2.1", "2001:db8::1", "fe80::1%eth0" with its zone). */
   readonly address: string;
+  /**
+   * The IPv6 zone a link-local address is scoped to (RFC 4007 §11: an interface name, or an index),
+   * as set or as the packet that taught it arrived; '' for none.
+   */
+  readonly zone: string;
   readonly port: number;
-  /** "192.0.2.1:51820" or "[2001:db8::1]:51820", as `wg` prints endpoints. */
+  /** "192.0.2.1:51820", "[2001:db8::1]:51820" or "[fe80::1%eth0]:51820", as `wg` prints endpoints. */
   toString(): string;
   /** Address bytes (4 or 16), for the cookie's source binding (paper 5.4.7) and rate limiting. */
   readonly addressBytes: Uint8Array;
+  /**
+   * Forget the local source address replies to this endpoint leave from (where a bind keeps one),
+   * so the kernel chooses afresh at the next send: after a rebind, and for an endpoint set by hand,
+   * as wireguard-go clears its cached sources.
+   */
+  clearSrc(): void;
 }
 
 export interface BindHandler {

@@ -8,7 +8,8 @@ test('parseEndpoint reads both families in their canonical text and refuses the 
   const cases: [string, string, 4 | 6][] = [
     ['192.0.2.1:51820', '192.0.2.1:51820', 4],
     ['[2001:DB8:0:0::1]:1', '[2001:db8::1]:1', 6],
-    ['[fe80::1%eth0]:9', '[fe80::1]:9', 6],
+    ['[fe80::1%eth0]:9', '[fe80::1%eth0]:9', 6],
+    ['[FE80::0:1%3]:9', '[fe80::1%3]:9', 6],
     ['[::]:0', '[::]:0', 6],
   ];
   for (const [text, shown, family] of cases) {
@@ -16,7 +17,10 @@ test('parseEndpoint reads both families in their canonical text and refuses the 
     assert.equal(ep.toString(), shown, text);
     assert.equal(ep.family, family, text);
   }
-  for (const bad of ['192.0.2.1', '192.0.2.1:65536', '192.0.2.1:x', '2001:db8::1:80', '[1.2.3.4]:80', 'host:80', '[::1:80', '010.0.0.1:80']) {
+  for (const bad of [
+    '192.0.2.1', '192.0.2.1:65536', '192.0.2.1:x', '2001:db8::1:80', '[1.2.3.4]:80', 'host:80', '[::1:80', '010.0.0.1:80',
+    '[fe80::1%]:80', '[fe80::1%a/b]:80', '[fe80::1%a b]:80', '[fe80::1%sixteen-bytes-xx]:80', '[1.2.3.4%eth0]:80', '1.2.3.4%eth0:80',
+  ]) {
     assert.throws(() => parseEndpoint(bad), (err: unknown) => err instanceof TypeError && err.message.includes(JSON.stringify(bad)), bad);
   }
 });
@@ -49,4 +53,19 @@ test('EndpointTable interns by address and port, and is bounded', () => {
   assert.notEqual(t.get('192.0.2.1', 2), a);
   t.get('192.0.2.1', 3); // past the limit: the table starts over
   assert.notEqual(t.get('192.0.2.1', 1), a);
+});
+
+test('a zone is kept and printed, as wireguard-go prints a link-local endpoint; it is part of the address', () => {
+  const ep = parseEndpoint('[fe80::1%vA]:51820');
+  assert.equal(ep.zone, 'vA');
+  assert.equal(ep.address, 'fe80::1%vA', 'the address text a portable bind sends to');
+  assert.equal(ep.toString(), '[fe80::1%vA]:51820');
+  assert.deepEqual([...ep.addressBytes], [0xfe, 0x80, ...new Uint8Array(13), 1]);
+  assert.equal(parseEndpoint('[fe80::1]:51820').zone, '');
+  assert.equal(new UdpEndpoint('fe80::1%eth0', 1).toString(), '[fe80::1%eth0]:1', 'text with a zone (a dgram source)');
+  assert.equal(new UdpEndpoint(ep.addressBytes, 1, 'eth1').toString(), '[fe80::1%eth1]:1', 'bytes and a zone');
+  assert.throws(() => new UdpEndpoint(Uint8Array.of(192, 0, 2, 1), 1, 'eth0'), TypeError, 'no zone on IPv4');
+  assert.throws(() => new UdpEndpoint(ep.addressBytes, 1, 'a:b'), TypeError);
+  const t = new EndpointTable();
+  assert.notEqual(t.get('fe80::1%vA', 1), t.get('fe80::1%vB', 1), 'one address on two links: two endpoints');
 });

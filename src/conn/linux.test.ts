@@ -131,11 +131,17 @@ for (const family of [4, 6] as const) {
 
       // The sticky source: B learned where A reached it, and replies from there.
       assert.ok(fromA instanceof LinuxEndpoint && fromA.hasSrc);
-      assert.deepEqual([...fromA.srcAddress], family === 4 ? [127, 0, 0, 1] : [...new Uint8Array(15), 1]);
+      assert.deepEqual([...fromA.srcAddress!], family === 4 ? [127, 0, 0, 1] : [...new Uint8Array(15), 1]);
       sendBatch(b, poolB, fromA, 100, 2);
       await waitFor('100 replies', () => ia.data.length >= 100);
       assertBatch(ia, 100, 2);
       for (const ep of ia.from) assert.equal(ep, toB, "A sees the replies from the endpoint it sent to");
+      // Forgotten on request (a rebind, an endpoint set by hand), learned again from the next datagram.
+      fromA.clearSrc();
+      assert.equal(fromA.hasSrc, false);
+      sendBatch(a, poolA, toB, 1, 4);
+      await waitFor('one more', () => ib.data.length >= 101);
+      assert.equal(fromA.hasSrc, true);
       assert.equal(a.sendDropped + a.sendErrors + b.sendDropped + b.sendErrors, 0);
       assert.ok(ib.batches < 100, `datagrams arrived in batches (${ib.batches} for 100)`);
     } finally {
@@ -443,4 +449,24 @@ test('UDP GRO: a busy socket holds at most GRO_READ_SLOTS read slots of the larg
     await b.close();
   }
   assert.equal(poolA.outstanding + poolB.outstanding, 0);
+});
+
+test('a zone names an interface of ours: kept as written, resolved to its index; an unknown name is refused', { skip }, async () => {
+  const bind = new LinuxBind();
+  const byName = bind.parseEndpoint('[fe80::1%lo]:51820') as LinuxEndpoint;
+  assert.equal(byName.toString(), '[fe80::1%lo]:51820');
+  assert.equal(byName.scopeId, 1, 'lo is interface 1');
+  assert.equal(bind.parseEndpoint('[fe80::1%lo]:51820'), byName, 'interned with its scope');
+  const plain = bind.parseEndpoint('[fe80::1]:51820') as LinuxEndpoint;
+  assert.notEqual(plain, byName, 'the same address without a zone is another endpoint');
+  assert.equal(plain.scopeId, 0);
+  const byIndex = bind.parseEndpoint('[fe80::2%1]:51820') as LinuxEndpoint;
+  assert.equal(byIndex.toString(), '[fe80::2%1]:51820', 'an index stays an index');
+  assert.equal(byIndex.scopeId, 1);
+  assert.throws(() => bind.parseEndpoint(`[fe80::1%nosuch${process.pid % 1000}]:1`), /no interface has that name/);
+  // One learned from a packet (scope only) prints its interface's name, as wireguard-go does.
+  const learned = new LinuxEndpoint(byName.addressBytes, 9, '', 1);
+  assert.equal(learned.toString(), '[fe80::1%lo]:9');
+  assert.equal(new LinuxEndpoint(byName.addressBytes, 9, '', 0x7ffffff0).zone, String(0x7ffffff0), 'no such interface: its index');
+  await bind.close();
 });

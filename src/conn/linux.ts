@@ -10,13 +10,10 @@
  *   over a run of one flow's datagrams of one size as one, up to 64 KiB; the socket then reads into
  *   up to GRO_READ_SLOTS slots of MAX_DATAGRAM_BYTES and hands each such read on whole with its
  *   segment size (BindHandler.onDatagrams' `segments`): the device walks it in place, no copy.
- * - Endpoints: one LinuxEndpoint per source address and port, interned by their bytes (no string
- *   per datagram), the same object parseEndpoint returns. Each carries a sticky source address: the
- *   local address the peer last reached us at (IP_PKTINFO / IPV6_PKTINFO), and replies leave from
- *   it, so a multi-homed host answers from the address it was asked on (wireguard-go's
- *   StdNetEndpoint src, the kernel's endpoint src4/src6). When the kernel refuses that source
- *   (EINVAL, EADDRNOTAVAIL: the address left the host; ENETUNREACH), it is forgotten and the send
- *   retried once without it.
+ * - Endpoints (linux-endpoint.ts): one LinuxEndpoint per source address, port and IPv6 scope,
+ *   interned, the same object parseEndpoint returns; each carries the sticky source address replies
+ *   leave from. When the kernel refuses that source (EINVAL, EADDRNOTAVAIL: the address left the
+ *   host; ENETUNREACH), it is forgotten and the send retried once without it.
  * - Sending: one sendmmsg per call whose iovecs point into the buffers in place; a partial send
  *   continues from where it stopped; EAGAIN/ENOBUFS drops the rest and counts it (WireGuard runs
  *   over a lossy network; a send queue would only add latency). Buffers are released on return:
@@ -48,6 +45,7 @@ import {
   RECV_META_IFINDEX,
   RECV_META_LENGTH,
   RECV_META_PORT,
+  RECV_META_SCOPE,
   RECV_META_STRIDE,
   SlabBatch,
   closeFd,
@@ -61,7 +59,10 @@ import {
   type NativeBinding,
 } from '../native/index.js';
 import type { Bind, BindHandler, Endpoint } from './bind.js';
-import { UdpEndpoint, parseEndpoint } from './endpoint.js';
+import { parseEndpoint } from './endpoint.js';
+import { EndpointInterner, LinuxEndpoint, zoneScope } from './linux-endpoint.js';
+
+export { LinuxEndpoint } from './linux-endpoint.js';
 
 /** Datagrams per recvmmsg and per sendmmsg. */
 export const LINUX_BIND_BATCH = MAX_BATCH;
@@ -114,119 +115,6 @@ function gsoRunStart(sizes: Int32Array, j: number, m: number): number {
 
 /** Kernel socket buffers, as wireguard-go's socketBufferSize (7 MiB): bursts at line rate fit. */
 const SOCKET_BUFFER_BYTES = 7 << 20;
-/** Interned endpoints before the table is flushed (a flood of spoofed sources cannot grow it). */
-const ENDPOINT_LIMIT = 4096;
-
-/** A UDP endpoint with the sticky local source address replies to it leave from. */
-export class LinuxEndpoint extends UdpEndpoint {
-  /** The local address (4 or 16 bytes, by family) the peer last reached us at; valid when hasSrc. */
-  readonly srcAddress: Uint8Array;
-  hasSrc: boolean;
-  /** The interface that address arrived on; given to the kernel only for IPv6 link-local sources. */
-  srcIfindex: number;
-  /** Next endpoint in the same intern bucket. */
-  next: LinuxEndpoint | null;
-
-  constructor(address: string | Uint8Array, port: number) {
-    super(address, port);
-    this.srcAddress = new Uint8Array(this.family === 4 ? 4 : 16);
-    this.hasSrc = false;
-    this.srcIfindex = 0;
-    this.next = null;
-  }
-
-  /** Records the local address a datagram from this endpoint arrived at. */
-  learnSrc(bytes: Uint8Array, at: number, ifindex: number): void {
-    const src = this.srcAddress;
-    for (let i = 0; i < src.length; i++) src[i] = bytes[at + i]!;
-    this.hasSrc = true;
-    this.srcIfindex = ifindex;
-  }
-
-  /** Sets (or, with null, clears) the sticky source, e.g. when `wg set` pins an endpoint anew. */
-  setSrc(address: Uint8Array | null, ifindex = 0): void {
-    if (address === null) {
-      this.hasSrc = false;
-      this.srcIfindex = 0;
-      return;
-    }
-    if (address.length !== this.srcAddress.length) {
-      throw new RangeError(`source address for ${this} must be ${this.srcAddress.length} bytes, got ${address.length}`);
-    }
-    this.learnSrc(address, 0, ifindex);
-  }
-}
-
-/**
- * Interns LinuxEndpoints by address bytes and port. IPv4 keys are exact (address * 2^16 + port);
- * IPv6 keys hash the address, and a bucket chains the endpoints that share a key.
- *
- * The endpoint found last is compared first: a batch is mostly one peer's datagrams, and the map key
- * (above 2^31) is a heap number, so a lookup per datagram made ~16 bytes of garbage per datagram
- * (25 MB in 8 s on a receiving daemon at 2 Gbit/s, measured with the sampling heap profiler).
- */
-class EndpointInterner {
-  private readonly v4 = new Map<number, LinuxEndpoint>();
-  private readonly v6 = new Map<number, LinuxEndpoint>();
-  private size = 0;
-  private last: LinuxEndpoint | null = null;
-
-  /** The endpoint for the 4 or 16 address bytes at bytes[at..] and port; created on first sight. */
-  get(family: number, bytes: Uint8Array, at: number, port: number): LinuxEndpoint {
-    const last = this.last;
-    if (last !== null && last.port === port && last.family === family && sameBytes(last.addressBytes, bytes, at)) return last;
-    const ep = this.lookup(family, bytes, at, port);
-    this.last = ep;
-    return ep;
-  }
-
-  private lookup(family: number, bytes: Uint8Array, at: number, port: number): LinuxEndpoint {
-    if (family === 4) {
-      const key = (((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0) * 65536 + port;
-      const ep = this.v4.get(key);
-      if (ep !== undefined) return ep;
-      return this.add(this.v4, key, new LinuxEndpoint(bytes.subarray(at, at + 4), port));
-    }
-    let h = 0;
-    for (let i = 0; i < 16; i += 4) {
-      const w = (bytes[at + i]! << 24) | (bytes[at + i + 1]! << 16) | (bytes[at + i + 2]! << 8) | bytes[at + i + 3]!;
-      h = Math.imul(h ^ w, 0x9e3779b1);
-    }
-    const key = (h >>> 0) * 65536 + port;
-    const head = this.v6.get(key) ?? null;
-    for (let ep = head; ep !== null; ep = ep.next) {
-      if (ep.port === port && sameBytes(ep.addressBytes, bytes, at)) return ep;
-    }
-    const ep = new LinuxEndpoint(bytes.subarray(at, at + 16), port);
-    ep.next = head;
-    return this.add(this.v6, key, ep);
-  }
-
-  /** A LinuxEndpoint for any Endpoint: itself when it is one (its sticky source lives on it). */
-  intern(ep: Endpoint): LinuxEndpoint {
-    if (ep instanceof LinuxEndpoint) return ep;
-    return this.get(ep.family, ep.addressBytes, 0, ep.port);
-  }
-
-  private add(map: Map<number, LinuxEndpoint>, key: number, ep: LinuxEndpoint): LinuxEndpoint {
-    if (this.size >= ENDPOINT_LIMIT) {
-      this.v4.clear();
-      this.v6.clear();
-      this.size = 0;
-      this.last = null;
-      ep.next = null;
-    }
-    map.set(key, ep);
-    this.size++;
-    return ep;
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, at: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[at + i]) return false;
-  return true;
-}
-
 /** One bound socket and its read state. */
 class Socket {
   readonly fd: number;
@@ -445,7 +333,7 @@ export class LinuxBind implements Bind {
         continue;
       }
       const a = i * RECV_ADDR_STRIDE;
-      const ep = this.endpoints.get(meta[m + RECV_META_FAMILY]!, addrs, a, meta[m + RECV_META_PORT]!);
+      const ep = this.endpoints.get(meta[m + RECV_META_FAMILY]!, addrs, a, meta[m + RECV_META_PORT]!, meta[m + RECV_META_SCOPE]! >>> 0);
       if (meta[m + RECV_META_HAS_DST] !== 0) ep.learnSrc(addrs, a + RECV_ADDR_DST, meta[m + RECV_META_IFINDEX]!);
       buf.end = buf.start + meta[m + RECV_META_LENGTH]!;
       const seg = meta[m + RECV_META_GRO_SIZE]!;
@@ -486,7 +374,7 @@ export class LinuxBind implements Bind {
     }
     const family = ep.family;
     // The interface index pins the route; only an IPv6 link-local source needs it.
-    const v6LinkLocal = family === 6 && ep.srcAddress[0] === 0xfe && (ep.srcAddress[1]! & 0xc0) === 0x80;
+    const v6LinkLocal = family === 6 && ep.srcAddress !== null && ep.srcAddress[0] === 0xfe && (ep.srcAddress[1]! & 0xc0) === 0x80;
     let retried = false;
     /** Windows before this go as plain datagrams: a GSO run the kernel refused for its own sake. */
     let plainUntil = 0;
@@ -510,14 +398,14 @@ export class LinuxBind implements Bind {
           end = gsoRunStart(w.sizes, k, m);
         }
       }
-      const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, end, family, ep.addressBytes, ep.port, src, ifindex, segment);
+      const r = this.native.sendBatch(sock.fd, w.slabs, w.slabIndex, w.offsets, w.sizes, j, end, family, ep.addressBytes, ep.port, src, ifindex, segment, ep.scopeId);
       if (r > 0) {
         j += r;
         if (segment > 0) this.gsoSends++;
       } else if (src !== null && !retried && (r === E_INVAL || r === E_ADDRNOTAVAIL || r === E_NETUNREACH)) {
         // The sticky source is no longer usable: forget it and let the kernel route (once). Tried
         // before blaming GSO: a stale source fails a GSO send with the same EINVAL as a plain one.
-        ep.setSrc(null);
+        ep.clearSrc();
         this.srcCleared++;
         retried = true;
       } else if (segment > 0 && (r === E_IO || r === E_OPNOTSUPP)) {
@@ -540,9 +428,11 @@ export class LinuxBind implements Bind {
     w.clear();
   }
 
+  /** As Bind says; a zone must name an interface of ours (or be an index). */
   parseEndpoint(text: string): Endpoint {
     const ep = parseEndpoint(text);
-    return this.endpoints.get(ep.family, ep.addressBytes, 0, ep.port);
+    const zone = ep.zone;
+    return this.endpoints.get(ep.family, ep.addressBytes, 0, ep.port, zone === '' ? 0 : zoneScope(zone), zone);
   }
 
   /**

@@ -10,11 +10,16 @@
 // input):
 //   HASH: node:crypto createHash('blake2s256') 1,930 ns; @noble/hashes blake2s 3,100 ns.
 //   HMAC: node:crypto createHmac('blake2s256') 3,750 ns; @noble/hashes hmac(blake2s) 11,360 ns.
-//   MAC:  @noble/hashes only (~7,300 ns for mac1's 116 bytes): OpenSSL's BLAKE2s digest has a fixed,
-//         unkeyed parameter block, and Node exposes neither the key nor the output length.
+//   MAC:  Node exposes neither BLAKE2s's key nor its output length, so the keyed MAC comes from the
+//         native shim (OpenSSL's EVP_MAC "BLAKE2SMAC" in the node binary, native/src/mac.c) where it is
+//         loaded, else from @noble/hashes (blake2s-reference.ts). mac1's 116 bytes, median of 3 x
+//         200,000: shim ~510 ns a call (~415 ns a message in a batch of 128, blake2sMacBatch);
+//         @noble/hashes ~6,700 ns. A responder checks mac1 of every handshake message it gets (5.4.4),
+//         so under a flood of them this is the difference between keeping up and not.
 import { createHash, createHmac } from 'node:crypto';
-import { blake2s as nobleBlake2s } from '@noble/hashes/blake2.js';
 import { abytes } from './_assert.js';
+import { native } from '../native/load.js';
+import { referenceBlake2sMac } from './blake2s-reference.js';
 
 /** Output length of HASH, HMAC and each KDF output. */
 export const HASH_LEN = 32;
@@ -36,9 +41,7 @@ export function hash(out: Uint8Array, a: Uint8Array, b?: Uint8Array): void {
   d.fill(0);
 }
 
-// digestInto() in @noble/hashes wants a 4-byte-aligned output view; a MAC written straight into a
-// packet need not be aligned, so it goes through this (wiped) scratch instead.
-const ALIGNED_SCRATCH = new Uint8Array(HASH_LEN);
+const NO_KEY = new Uint8Array(0);
 
 /**
  * BLAKE2s with an output of `out.length` bytes (1..32), keyed when `key` is non-empty (RFC 7693 §3.3:
@@ -54,16 +57,8 @@ export function blake2s(out: Uint8Array, data: Uint8Array, key?: Uint8Array | nu
   if (keyed && key.length > HASH_LEN) {
     throw new RangeError(`key: expected at most ${HASH_LEN} bytes, got ${key.length}`);
   }
-  const h = keyed ? nobleBlake2s.create({ key, dkLen }) : nobleBlake2s.create({ dkLen });
-  h.update(data);
-  if ((out.byteOffset & 3) === 0) {
-    h.digestInto(out);
-  } else {
-    h.digestInto(ALIGNED_SCRATCH);
-    out.set(ALIGNED_SCRATCH.subarray(0, dkLen));
-    ALIGNED_SCRATCH.fill(0);
-  }
-  h.destroy(); // clears the padded key block and chaining state
+  if (!keyed) referenceBlake2sMac(NO_KEY, data, out);
+  else if (native === null || native.blake2sMac(key, data, out) !== dkLen) referenceBlake2sMac(key, data, out);
 }
 
 /** MAC(key, data): keyed BLAKE2s with a 16-byte output, into `out` (16 bytes). */

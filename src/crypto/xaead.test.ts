@@ -1,7 +1,9 @@
-// Tests for XChaCha20-Poly1305: draft-irtf-cfrg-xchacha-03 §A.3.1, round trips, tamper detection.
+// Tests for XChaCha20-Poly1305: draft-irtf-cfrg-xchacha-03 §A.3.1, round trips, tamper detection, and
+// @noble/ciphers as a differential twin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { xopen, xseal } from './xaead.js';
 import { fromHex, loadVectors, toHex } from './_testing.js';
 
@@ -52,4 +54,16 @@ test('wrong lengths throw RangeError', () => {
   assert.throws(() => xseal(rand(32), rand(12), rand(16), rand(0), new Uint8Array(32), 0), RangeError);
   assert.throws(() => xseal(rand(32), rand(24), rand(16), rand(0), new Uint8Array(31), 0), RangeError);
   assert.throws(() => xopen(rand(32), rand(24), rand(32), rand(0), new Uint8Array(15), 0), RangeError);
+});
+
+test('differential against @noble/ciphers xchacha20poly1305 on random data', () => {
+  for (const len of [0, 1, 16, 63, 64, 65, 300]) {
+    const key = rand(32);
+    const nonce = rand(24);
+    const ad = rand(len % 40);
+    const pt = rand(len);
+    const out = new Uint8Array(len + 16);
+    xseal(key, nonce, pt, ad, out, 0);
+    assert.equal(toHex(out), toHex(xchacha20poly1305(key, nonce, ad).encrypt(pt)), `length ${len}`);
+  }
 });

@@ -170,3 +170,15 @@ export async function exchange(p: Pair, seed: number): Promise<void> {
   assert.ok(await until(() => p.a.received.length > ra), 'B->A did not arrive');
   assert.ok(equalBytes(p.a.received[p.a.received.length - 1]!, ba));
 }
+
+/**
+ * 130,560 "allowed_ip=" lines (about 3 MB with their newlines): for a in 1..255 and b in 0..255,
+ * a.b.0.0/16 and a::b/128. The size of configuration that once passed the UAPI request cap.
+ */
+export function manyAllowedIPLines(): string[] {
+  const lines: string[] = [];
+  for (let a = 1; a < 256; a++) {
+    for (let b = 0; b < 256; b++) lines.push(`allowed_ip=${a}.${b}.0.0/16`, `allowed_ip=${a.toString(16)}::${b.toString(16)}/128`);
+  }
+  return lines;
+}

@@ -296,6 +296,16 @@ test('entriesFor keeps the order prefixes were given', () => {
     t.insert(p.ip, p.cidr, a);
   }
   assert.deepEqual(t.entriesFor(a).map((e) => formatCidr(e.ip, e.cidr)), texts);
+  // forEachFor lists the same, through one scratch array per family that it overwrites.
+  const seen: string[] = [];
+  const arrays = new Set<Uint8Array>();
+  t.forEachFor(a, (ip, cidr) => {
+    seen.push(formatCidr(ip, cidr));
+    arrays.add(ip);
+  });
+  assert.deepEqual(seen, texts);
+  assert.equal(arrays.size, 2);
+  t.forEachFor(new Peer('none'), () => assert.fail('a value without prefixes has none to list'));
 });
 
 test('removing branch points keeps lookups right', () => {

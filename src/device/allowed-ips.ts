@@ -4,10 +4,13 @@
  * packet is accepted only if the longest prefix matching its source belongs to the peer it came from.
  *
  * The structure is the kernel's allowedips.c and wireguard-go's allowedips.go: one path-compressed
- * binary trie per family, each node holding its prefix (host bits zero), its length (cidr), and the
- * position of the next bit to branch on. Nodes without an owner exist only where two branches split,
- * so they always have two children. A prefix here is held as four int32 words with a mask per word;
- * IPv4 uses the first word only, so matching an IPv4 node is one XOR, one AND and one comparison.
+ * binary trie per family, each node holding its prefix (host bits zero) and its length (cidr), which
+ * also names the next bit to branch on. Nodes without an owner exist only where two branches split,
+ * so they always have two children. A prefix here is held as four int32 words; IPv4 uses the first
+ * word only. An address lies under a node when it shares at least cidr leading bits with the node's
+ * prefix: for IPv4 one XOR, one count of leading zeros and one comparison. No masks or bit positions
+ * are stored: they follow from cidr, and a node is 104 bytes instead of 152 (4 nodes a peer with a
+ * /32 and a /128: ~190 bytes a peer of 10,000).
  *
  * The text forms `wg` reads and prints (parseCidr, formatCidr) live in net/address.ts.
  */
@@ -20,20 +23,13 @@ class TrieNode<T> {
   child1: TrieNode<T> | null;
   parent: TrieNode<T> | null;
   readonly v6: boolean;
+  /** Prefix length; the bit just past it (bit `cidr`) chooses the child. */
   readonly cidr: number;
-  /** Which word holds the bit just past the prefix, and how far to shift it down. */
-  readonly bitWord: number;
-  readonly bitShift: number;
   /** The prefix, big-endian words as int32, host bits zero. */
   readonly w0: number;
   readonly w1: number;
   readonly w2: number;
   readonly w3: number;
-  /** Network masks per word (int32; -1 is all ones). */
-  readonly m0: number;
-  readonly m1: number;
-  readonly m2: number;
-  readonly m3: number;
 
   constructor(key: Int32Array, cidr: number, v6: boolean, value: T | null) {
     this.value = value;
@@ -42,16 +38,10 @@ class TrieNode<T> {
     this.parent = null;
     this.v6 = v6;
     this.cidr = cidr;
-    this.bitWord = cidr >>> 5;
-    this.bitShift = 31 - (cidr & 31);
-    this.m0 = maskWord(cidr, 0);
-    this.m1 = maskWord(cidr, 1);
-    this.m2 = maskWord(cidr, 2);
-    this.m3 = maskWord(cidr, 3);
-    this.w0 = key[0] & this.m0;
-    this.w1 = key[1] & this.m1;
-    this.w2 = key[2] & this.m2;
-    this.w3 = key[3] & this.m3;
+    this.w0 = key[0] & maskWord(cidr, 0);
+    this.w1 = key[1] & maskWord(cidr, 1);
+    this.w2 = key[2] & maskWord(cidr, 2);
+    this.w3 = key[3] & maskWord(cidr, 3);
   }
 }
 
@@ -79,16 +69,18 @@ function commonBits<T>(node: TrieNode<T>, key: Int32Array): number {
 
 /** The key's bit just past `node`'s prefix: which child the key goes under. */
 function choose<T>(node: TrieNode<T>, key: Int32Array): number {
-  return (key[node.bitWord] >>> node.bitShift) & 1;
+  return (key[node.cidr >>> 5] >>> (31 - (node.cidr & 31))) & 1;
 }
 
 /** The same for another node's prefix, which lies below `node`. */
 function chooseNode<T>(node: TrieNode<T>, other: TrieNode<T>): number {
-  return (nodeWord(other, node.bitWord) >>> node.bitShift) & 1;
+  return (nodeWord(other, node.cidr >>> 5) >>> (31 - (node.cidr & 31))) & 1;
 }
 
-/** Scratch for the control path's keys; one table is used at a time. */
+/** Scratch for the control path's keys and listed prefixes; one table is used at a time. */
 const KEY_SCRATCH = new Int32Array(4);
+const IP4_SCRATCH = new Uint8Array(4);
+const IP6_SCRATCH = new Uint8Array(16);
 
 function readKey(ip: Uint8Array, out: Int32Array): void {
   out[1] = out[2] = out[3] = 0;
@@ -218,10 +210,11 @@ export class AllowedIPs<T extends object> {
     if (family === 4) {
       let node = this.root4;
       while (node !== null) {
-        if (((a0 ^ node.w0) & node.m0) !== 0) break;
+        const cidr = node.cidr;
+        if (Math.clz32(a0 ^ node.w0) < cidr) break;
         if (node.value !== null) found = node.value;
-        if (node.cidr === 32) break;
-        node = ((a0 >>> node.bitShift) & 1) === 0 ? node.child0 : node.child1;
+        if (cidr === 32) break;
+        node = ((a0 >>> (31 - cidr)) & 1) === 0 ? node.child0 : node.child1;
       }
       return found;
     }
@@ -230,14 +223,28 @@ export class AllowedIPs<T extends object> {
     const a3 = (packet[o + 12] << 24) | (packet[o + 13] << 16) | (packet[o + 14] << 8) | packet[o + 15];
     let node = this.root6;
     while (node !== null) {
-      const diff =
-        ((a0 ^ node.w0) & node.m0) | ((a1 ^ node.w1) & node.m1) | ((a2 ^ node.w2) & node.m2) | ((a3 ^ node.w3) & node.m3);
-      if (diff !== 0) break;
+      const cidr = node.cidr;
+      // Leading bits the address shares with the node's prefix, a word at a time.
+      let d = a0 ^ node.w0;
+      let common = 0;
+      if (d === 0) {
+        common = 32;
+        d = a1 ^ node.w1;
+        if (d === 0) {
+          common = 64;
+          d = a2 ^ node.w2;
+          if (d === 0) {
+            common = 96;
+            d = a3 ^ node.w3;
+          }
+        }
+      }
+      if (common + Math.clz32(d) < cidr) break;
       if (node.value !== null) found = node.value;
-      if (node.cidr === 128) break;
-      const bw = node.bitWord;
+      if (cidr === 128) break;
+      const bw = cidr >>> 5;
       const word = bw === 0 ? a0 : bw === 1 ? a1 : bw === 2 ? a2 : a3;
-      node = ((word >>> node.bitShift) & 1) === 0 ? node.child0 : node.child1;
+      node = ((word >>> (31 - (cidr & 31))) & 1) === 0 ? node.child0 : node.child1;
     }
     return found;
   }
@@ -245,10 +252,23 @@ export class AllowedIPs<T extends object> {
   /** The prefixes `value` owns, in the order it was given them; fresh copies, host bits zero. */
   entriesFor(value: T): Array<{ ip: Uint8Array; cidr: number }> {
     const out: Array<{ ip: Uint8Array; cidr: number }> = [];
-    const nodes = this.byValue.get(value);
-    if (nodes === undefined) return out;
-    for (const node of nodes) out.push({ ip: nodeBytes(node), cidr: node.cidr });
+    this.forEachFor(value, (ip, cidr) => out.push({ ip: ip.slice(), cidr }));
     return out;
+  }
+
+  /**
+   * Calls `fn` with each prefix `value` owns, in the order it was given them, copying nothing: `ip` is
+   * a scratch array (4 or 16 bytes, host bits zero) that is valid only during the call. `wg show` of
+   * a peer with a million prefixes lists them this way.
+   */
+  forEachFor(value: T, fn: (ip: Uint8Array, cidr: number) => void): void {
+    const nodes = this.byValue.get(value);
+    if (nodes === undefined) return;
+    for (const node of nodes) {
+      const ip = node.v6 ? IP6_SCRATCH : IP4_SCRATCH;
+      writeNodeBytes(node, ip);
+      fn(ip, node.cidr);
+    }
   }
 
   /** Forget every prefix. */
@@ -350,9 +370,9 @@ function findParent<T>(root: TrieNode<T>, key: Int32Array, cidr: number): TrieNo
   return parent;
 }
 
-function nodeBytes<T>(node: TrieNode<T>): Uint8Array {
+/** The prefix of a node as address bytes, into `out` (4 bytes for IPv4, 16 for IPv6). */
+function writeNodeBytes<T>(node: TrieNode<T>, out: Uint8Array): void {
   const words = node.v6 ? 4 : 1;
-  const out = new Uint8Array(4 * words);
   for (let i = 0; i < words; i++) {
     const w = nodeWord(node, i);
     out[4 * i] = w >>> 24;
@@ -360,5 +380,4 @@ function nodeBytes<T>(node: TrieNode<T>): Uint8Array {
     out[4 * i + 2] = w >>> 8;
     out[4 * i + 3] = w;
   }
-  return out;
 }

@@ -50,5 +50,21 @@ export const HANDSHAKE_QUEUE_LEN = 1024;
 export const UNDER_LOAD_QUEUE_LEN = HANDSHAKE_QUEUE_LEN / 8;
 /** ...and stays so for one second after, so a burst cannot slip under the threshold. */
 export const UNDER_LOAD_AFTER_TIME_MS = 1_000;
-/** Handshake messages processed per event-loop turn, so data is not starved by a flood. */
-export const HANDSHAKES_PER_TURN = 32;
+/**
+ * Handshake messages whose mac1 is checked in one shim call, one batch per event-loop turn at most:
+ * the shim's largest batch. Its MACs cost ~65 us, and ~115 us more for mac2 under load (handshake.ts
+ * has the figures): well under a turn of 128 transport messages (128 x 1,420 bytes is ~0.7 ms at 2 Gbit/s).
+ */
+export const HANDSHAKE_BATCH = 128;
+/**
+ * Cookie replies sent per turn at most (~5 us each with the send): a flood from many sources, each
+ * within its own rate, still leaves the data path its turn.
+ */
+export const COOKIE_REPLIES_PER_TURN = 16;
+/**
+ * Handshake messages given the Noise work per turn at most (~200 us each, an X25519 and more): a
+ * turn of them costs about what a turn of transport data does. Not under load, any handshake message
+ * with a valid mac1 reaches it; a flood then fills the queue and puts the device under load in a few
+ * turns.
+ */
+export const NOISE_PER_TURN = 8;

@@ -32,6 +32,11 @@ export interface DeviceContext {
   /** Inner MTU, for padding (5.4.6). */
   readonly mtu: number;
   isUp(): boolean;
+  /**
+   * The device is down but its TUN reported the link up since it went down: its owner (the daemon)
+   * brings it up a moment later, and outbound packets wait for that instead of being dropped.
+   */
+  readonly comingUp: boolean;
   peerByPublicKey(key: Uint8Array): Peer | null;
   verbose(msg: string): void;
 }

@@ -93,11 +93,11 @@ test('keys are zeroed after 3 x REJECT_AFTER_TIME without a handshake', async ()
   const p = await makePair();
   await exchange(p, 1);
   const peer = [...p.a.dev.peers.values()][0]!;
-  assert.ok(peer.keypairs.current !== null);
+  assert.ok(peer.currentKeypair !== null);
   p.net.filter = () => false; // silence: no keepalives get through
   await advance(p, REJECT_AFTER_TIME_MS * 3 + 60_000, 5_000);
-  assert.equal(peer.keypairs.current, null);
-  assert.equal(peer.keypairs.previous, null);
+  assert.equal(peer.currentKeypair, null);
+  assert.equal(peer.active, false, 'keys zeroed and nothing else going on: the peer is idle');
   await assertClean(p);
 });
 
@@ -243,7 +243,7 @@ test('down and up again: sessions are dropped, a new handshake carries data', as
   const hs = countHandshakes(p);
   await exchange(p, 1);
   await p.a.dev.down();
-  assert.equal([...p.a.dev.peers.values()][0]!.keypairs.current, null, 'keys kept across down');
+  assert.equal([...p.a.dev.peers.values()][0]!.currentKeypair, null, 'keys kept across down');
   // While down, outbound packets are dropped, not queued.
   const noRoute = p.a.dev.drops.noRoute;
   assert.ok(p.a.tun.writePacket(ipv4Packet('10.0.0.1', '10.0.0.2', 10, 1)));
@@ -254,6 +254,28 @@ test('down and up again: sessions are dropped, a new handshake carries data', as
   await p.a.dev.up();
   await exchange(p, 2);
   assert.ok(hs.a >= 2);
+  await assertClean(p);
+});
+
+test('packets the TUN hands over after its link came up, before the device is up, wait and go when it is', async () => {
+  const p = await makePair();
+  await p.a.dev.down();
+  // The link comes up (a moved interface set up in its new namespace); the device follows a moment later.
+  p.a.dev.onEvent('up');
+  const noRoute = p.a.dev.drops.noRoute;
+  const packet = ipv4Packet('10.0.0.1', '10.0.0.2', 30, 3);
+  assert.ok(p.a.tun.writePacket(packet));
+  await settle(20);
+  assert.equal(p.a.dev.drops.noRoute, noRoute, 'not dropped');
+  assert.equal([...p.a.dev.peers.values()][0]!.stagedCount, 1, 'staged');
+  await advance(p, 1000);
+  await p.a.dev.up();
+  assert.ok(await until(() => p.b.received.some((r) => equalBytes(r, packet))), 'sent once the device came up');
+  // Down by its owner after that: dropped again.
+  await p.a.dev.down();
+  assert.ok(p.a.tun.writePacket(packet));
+  await settle(20);
+  assert.equal(p.a.dev.drops.noRoute, noRoute + 1);
   await assertClean(p);
 });
 

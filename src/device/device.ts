@@ -76,6 +76,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
   private readonly receiver: Receiver;
   private readonly handshakes: HandshakeQueue;
   private state: 'down' | 'up' | 'closed' = 'down';
+  private linkUpWhileDown = false;
   private bindIsOpen = false;
   private port = 0;
   private mark = 0;
@@ -135,6 +136,10 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     return this.state === 'up';
   }
 
+  get comingUp(): boolean {
+    return this.linkUpWhileDown && this.state === 'down';
+  }
+
   peerByPublicKey(key: Uint8Array): Peer | null {
     return this.peers.get(keyToHex(key)) ?? null;
   }
@@ -173,6 +178,8 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
 
   onEvent(event: TunEvent): void {
     this.verbose(`interface ${this.tun.name}: ${event}`);
+    if (event === 'up') this.linkUpWhileDown = this.state === 'down';
+    else if (event === 'down' || event === 'closed') this.linkUpWhileDown = false;
     if (event === 'mtu') this.bind.expectDatagrams?.(this.maxDatagram());
     this.emit('tun', event);
   }
@@ -195,12 +202,14 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     if (key === null && !this.identity.hasKey) return;
     this.identity.set(key);
     this.cookieChecker.init(this.identity.hasKey ? this.identity.publicKey : null);
+    const ownHex = this.identity.hasKey ? keyToHex(this.identity.publicKey) : '';
     for (const peer of [...this.peers.values()]) {
-      if (this.identity.hasKey && constantTimeEqual(peer.publicKey, this.identity.publicKey)) {
+      // Public keys: a plain comparison of their text is as good as any.
+      if (peer.publicKeyHex === ownHex) {
         this.removePeer(peer.publicKey);
         continue;
       }
-      peer.identityChanged(this.identity);
+      peer.identityChanged();
     }
   }
 
@@ -210,8 +219,8 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
     const existing = this.peers.get(hex);
     if (existing !== undefined) return existing;
     if (this.identity.hasKey && constantTimeEqual(publicKey, this.identity.publicKey)) return null;
-    const peer = new Peer(publicKey, this.identity, this.clock, this.sender, this);
-    this.peers.set(hex, peer);
+    const peer = new Peer(publicKey, this.clock, this.sender, this);
+    this.peers.set(peer.publicKeyHex, peer); // one string for the key and the peer's own
     if (this.state === 'up') peer.start();
     return peer;
   }
@@ -307,6 +316,9 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
       this.bindIsOpen = true;
       this.port = actual;
       if (this.mark !== 0) this.bind.setMark(this.mark);
+      // A new socket (another port, or addresses changed while the device was down): replies leave
+      // from a source the kernel chooses afresh, as wireguard-go clears cached sources on a bind change.
+      for (const peer of this.peers.values()) peer.endpoint?.clearSrc();
     } catch (err) {
       if (wasOpen) {
         // Put the old socket back so a refused port change leaves the device as it was.
@@ -322,6 +334,7 @@ export class Device extends EventEmitter<DeviceEvents> implements DeviceContext,
   }
 
   async down(): Promise<void> {
+    this.linkUpWhileDown = false;
     if (this.state !== 'up') return;
     this.state = 'down';
     // Batches on the crypto threads finish and go out (or in) while the bind is still open.

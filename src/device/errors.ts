@@ -7,6 +7,8 @@
 /** errno values as Linux numbers them; the UAPI reply carries their negation. */
 export const Errno = {
   EIO: 5,
+  /** A request past one of our bounds, as the kernel refuses a peer past MAX_PEERS_PER_DEVICE. */
+  ENOMEM: 12,
   EINVAL: 22,
   EADDRINUSE: 98,
   EPROTO: 71,

@@ -16,8 +16,8 @@
 import { hash, kdf } from '../crypto/blake2s.js';
 import { seal, open } from '../crypto/aead.js';
 import { generatePrivateKey, publicKey, x25519 } from '../crypto/x25519.js';
-import { tai64n, compareTai64n } from '../crypto/tai64n.js';
-import { isZero, wipe } from '../crypto/keys.js';
+import { tai64n } from '../crypto/tai64n.js';
+import { isZero, keyFromHex, wipe } from '../crypto/keys.js';
 import {
   INIT_EPHEMERAL,
   INIT_SENDER,
@@ -56,6 +56,15 @@ export const enum HandshakeState {
   ResponseConsumed = 4,
 }
 
+/** Where a Handshake's DH(S_priv, S_remote) stands. */
+const enum StaticStatic {
+  /** Not computed for the current keys. */
+  Stale = 0,
+  Ready = 1,
+  /** There is none: no private key, or the peer's key is of small order. */
+  None = 2,
+}
+
 /** The device's static key pair and values derived from it. */
 export class StaticIdentity {
   readonly privateKey = new Uint8Array(KEY_LEN);
@@ -79,53 +88,169 @@ export class StaticIdentity {
   }
 }
 
-/** Per-peer handshake state (5.4). */
-export class Handshake {
-  state = HandshakeState.Zeroed;
+/** The secrets of one handshake in flight (5.4.2, 5.4.3): made when it starts, wiped and dropped when it ends. */
+export class HandshakeSecrets {
+  /** The peer's static key, as bytes for the DH steps of this handshake (the peer keeps it as text). */
+  readonly remoteStatic: Uint8Array;
   readonly hash = new Uint8Array(32);
   readonly chainingKey = new Uint8Array(32);
-  readonly presharedKey = new Uint8Array(32);
   readonly localEphemeral = new Uint8Array(32);
   readonly remoteEphemeral = new Uint8Array(32);
-  readonly remoteStatic: Uint8Array;
-  /** DH(S_priv, S_remote), computed when either static key changes. */
-  readonly precomputedStaticStatic = new Uint8Array(32);
-  /** HASH(H0 || S_remote): the initiator's starting hash toward this peer. */
-  readonly initialHash = new Uint8Array(32);
-  localIndex = 0;
-  remoteIndex = 0;
-  /** Greatest TAI64N seen in an initiation from this peer: older ones are replays (5.1). */
-  readonly lastTimestamp = new Uint8Array(TIMESTAMP_LEN);
-  lastInitiationConsumption = -Infinity;
 
   constructor(remoteStatic: Uint8Array) {
-    this.remoteStatic = new Uint8Array(remoteStatic);
-    hash(this.initialHash, INITIAL_HASH, this.remoteStatic);
+    this.remoteStatic = remoteStatic;
   }
 
-  /** Recompute DH(S_priv, S_remote) after our private key changed. */
-  precompute(identity: StaticIdentity): void {
-    if (!identity.hasKey || !x25519(this.precomputedStaticStatic, identity.privateKey, this.remoteStatic)) {
-      wipe(this.precomputedStaticStatic);
-    }
-  }
-
-  /** Forget the in-progress handshake (not the peer's identity, PSK or replay timestamp). */
-  clear(): void {
+  wipe(): void {
     wipe(this.hash);
     wipe(this.chainingKey);
     wipe(this.localEphemeral);
     wipe(this.remoteEphemeral);
-    this.remoteIndex = 0;
+  }
+}
+
+/** The preshared key of a peer that has none: 32 zero bytes (5.4.3 "psk"). Never written. */
+const NO_PRESHARED_KEY = new Uint8Array(KEY_LEN);
+
+/**
+ * Per-peer handshake state (5.4). What every peer keeps is small: the peer's static key (as the
+ * peer's hex text), its PSK if it has one, and the newest initiation timestamp it sent (5.1). The rest
+ * is made when it is needed: the secrets of a handshake in flight (the key's bytes among them), and
+ * DH(S_priv, S_remote) at the first handshake; 10,000 configured peers that never talk cost no DH and
+ * no 32-byte arrays they do not use.
+ */
+export class Handshake {
+  state = HandshakeState.Zeroed;
+  /** S_remote in lower-case hex (the peer's own string). */
+  readonly remoteStaticHex: string;
+  localIndex = 0;
+  remoteIndex = 0;
+  lastInitiationConsumption = -Infinity;
+  /** The handshake in flight; null when none is. */
+  private flight: HandshakeSecrets | null = null;
+  private psk: Uint8Array | null = null;
+  /** DH(S_priv, S_remote) once computed (staticStatic()); null before. */
+  private ss: Uint8Array | null = null;
+  private ssState = StaticStatic.Stale;
+  /**
+   * The greatest TAI64N accepted in an initiation from this peer (5.1: older ones are replays), as
+   * its three big-endian words: seconds high, seconds low, nanoseconds. All zero: none yet.
+   */
+  private tsHigh = 0;
+  private tsLow = 0;
+  private tsNano = 0;
+
+  /** @param remoteStaticHex the peer's public key as 64 hex digits: it never changes for a peer. */
+  constructor(remoteStaticHex: string) {
+    this.remoteStaticHex = remoteStaticHex;
+  }
+
+  /** S_remote as bytes: the handshake in flight's, or made for the call. */
+  get remoteStatic(): Uint8Array {
+    return this.flight === null ? keyFromHex(this.remoteStaticHex) : this.flight.remoteStatic;
+  }
+
+  /** The PSK (all zeros for none), for the "psk" step. Read-only to the caller. */
+  get presharedKey(): Uint8Array {
+    return this.psk ?? NO_PRESHARED_KEY;
+  }
+
+  /** Set the PSK; all zeros means none. */
+  setPresharedKey(key: Uint8Array): void {
+    if (isZero(key)) {
+      if (this.psk !== null) wipe(this.psk);
+      this.psk = null;
+      return;
+    }
+    this.psk ??= new Uint8Array(KEY_LEN);
+    this.psk.set(key);
+  }
+
+  /** The secrets of the handshake in flight, made now if none is. */
+  begin(): HandshakeSecrets {
+    return (this.flight ??= new HandshakeSecrets(keyFromHex(this.remoteStaticHex)));
+  }
+
+  /** The secrets of the handshake in flight, or null. */
+  get secrets(): HandshakeSecrets | null {
+    return this.flight;
+  }
+
+  /**
+   * DH(S_priv, S_remote) for the "ss" step (5.4.2), or null when there is none (no private key, or a
+   * peer key of small order). It depends on the two static keys alone, so it is computed at the first
+   * handshake after either changed rather than when the peer is configured (the kernel and
+   * wireguard-go compute it up front): configuring 10,000 peers then costs no DH, and a peer that
+   * never does a handshake never costs one. Once computed it is kept, so a flood of initiations
+   * naming the peer costs at most one.
+   */
+  staticStatic(identity: StaticIdentity): Uint8Array | null {
+    if (this.ssState === StaticStatic.Stale) {
+      const ss = (this.ss ??= new Uint8Array(KEY_LEN));
+      // x25519 leaves zeros when it fails.
+      const ok = identity.hasKey && x25519(ss, identity.privateKey, this.remoteStatic);
+      this.ssState = ok ? StaticStatic.Ready : StaticStatic.None;
+    }
+    return this.ssState === StaticStatic.Ready ? this.ss : null;
+  }
+
+  /** Whether DH(S_priv, S_remote) has been computed for the current keys (it waits for a handshake). */
+  get staticStaticComputed(): boolean {
+    return this.ssState !== StaticStatic.Stale;
+  }
+
+  /** Our private key changed: DH(S_priv, S_remote) is computed afresh at the next handshake. */
+  staticKeyChanged(): void {
+    if (this.ss !== null) wipe(this.ss);
+    this.ss = null;
+    this.ssState = StaticStatic.Stale;
+  }
+
+  /** Whether `ts` (12 bytes of TAI64N) is later than every timestamp accepted so far (5.1). */
+  isNewerTimestamp(ts: Uint8Array): boolean {
+    const high = readU32BE(ts, 0);
+    if (high !== this.tsHigh) return high > this.tsHigh;
+    const low = readU32BE(ts, 4);
+    if (low !== this.tsLow) return low > this.tsLow;
+    return readU32BE(ts, 8) > this.tsNano;
+  }
+
+  private acceptTimestamp(ts: Uint8Array): void {
+    this.tsHigh = readU32BE(ts, 0);
+    this.tsLow = readU32BE(ts, 4);
+    this.tsNano = readU32BE(ts, 8);
+  }
+
+  /** An initiation was consumed (5.4.2): its timestamp and time are the new replay and flood marks. */
+  initiationConsumed(ts: Uint8Array, nowMs: number): void {
+    this.acceptTimestamp(ts);
+    this.lastInitiationConsumption = nowMs;
+  }
+
+  /** The handshake in flight is over (its keys derived, 5.4.5): its secrets go; remoteIndex stays for the caller. */
+  finish(): void {
+    if (this.flight !== null) this.flight.wipe();
+    this.flight = null;
     this.state = HandshakeState.Zeroed;
+  }
+
+  /** Forget the in-progress handshake (not the peer's identity, PSK or replay timestamp). */
+  clear(): void {
+    this.finish();
+    this.remoteIndex = 0;
   }
 
   /** Wipe everything secret, for a removed peer. */
   destroy(): void {
     this.clear();
-    wipe(this.presharedKey);
-    wipe(this.precomputedStaticStatic);
+    if (this.psk !== null) wipe(this.psk);
+    this.psk = null;
+    this.staticKeyChanged();
   }
+}
+
+function readU32BE(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
 // Scratch, wiped on every exit.
@@ -167,22 +292,26 @@ export function createInitiation(
   localIndex: number,
   wallNowMs: number,
 ): boolean {
-  if (!identity.hasKey || isZero(hs.precomputedStaticStatic)) return false;
+  if (!identity.hasKey) return false;
+  const ss = hs.staticStatic(identity);
+  if (ss === null) return false;
+  const fl = hs.begin();
   try {
     ck.set(INITIAL_CHAIN_KEY);
-    h.set(hs.initialHash);
+    // HASH(H0 || S_remote): one BLAKE2s per initiation rather than 32 bytes kept by every peer.
+    hash(h, INITIAL_HASH, hs.remoteStatic);
     writeU32(out, at, MESSAGE_INITIATION);
     writeU32(out, at + INIT_SENDER, localIndex);
 
     // e
-    hs.localEphemeral.set(generatePrivateKey());
-    const ePub = publicKey(hs.localEphemeral);
+    fl.localEphemeral.set(generatePrivateKey());
+    const ePub = publicKey(fl.localEphemeral);
     out.set(ePub, at + INIT_EPHEMERAL);
     kdf(ck, ePub, ck);
     mixHash(ePub);
 
     // es
-    if (!x25519(dh, hs.localEphemeral, hs.remoteStatic)) return false;
+    if (!x25519(dh, fl.localEphemeral, hs.remoteStatic)) return false;
     kdf(ck, dh, ck, key);
 
     // s
@@ -190,15 +319,15 @@ export function createInitiation(
     mixHash(out.subarray(at + INIT_STATIC, at + INIT_STATIC + KEY_LEN + TAG_LEN));
 
     // ss
-    kdf(ck, hs.precomputedStaticStatic, ck, key);
+    kdf(ck, ss, ck, key);
 
     // {t}
     tai64n(timestamp, wallNowMs);
     seal(key, 0, timestamp, h, out, at + INIT_TIMESTAMP);
     mixHash(out.subarray(at + INIT_TIMESTAMP, at + INIT_TIMESTAMP + TIMESTAMP_LEN + TAG_LEN));
 
-    hs.hash.set(h);
-    hs.chainingKey.set(ck);
+    fl.hash.set(h);
+    fl.chainingKey.set(ck);
     hs.localIndex = localIndex;
     hs.state = HandshakeState.InitiationCreated;
     return true;
@@ -249,8 +378,9 @@ export function consumeInitiation<P>(
     const hs = found.handshake;
 
     // ss
-    if (isZero(hs.precomputedStaticStatic)) return null;
-    kdf(ck, hs.precomputedStaticStatic, ck, key);
+    const ss = hs.staticStatic(identity);
+    if (ss === null) return null;
+    kdf(ck, ss, ck, key);
 
     // {t}
     const sealedTs = msg.subarray(at + INIT_TIMESTAMP, at + INIT_TIMESTAMP + TIMESTAMP_LEN + TAG_LEN);
@@ -258,15 +388,15 @@ export function consumeInitiation<P>(
     mixHash(sealedTs);
 
     // Replay and flood protection (5.1): a timestamp must grow, and initiations may not come too fast.
-    if (compareTai64n(timestamp, hs.lastTimestamp) <= 0) return null;
+    if (!hs.isNewerTimestamp(timestamp)) return null;
     if (nowMs - hs.lastInitiationConsumption < HANDSHAKE_INITIATION_RATE_MS) return null;
 
-    hs.hash.set(h);
-    hs.chainingKey.set(ck);
+    const fl = hs.begin();
+    fl.hash.set(h);
+    fl.chainingKey.set(ck);
     hs.remoteIndex = readU32(msg, at + INIT_SENDER);
-    hs.remoteEphemeral.set(ePub);
-    hs.lastTimestamp.set(timestamp);
-    hs.lastInitiationConsumption = nowMs;
+    fl.remoteEphemeral.set(ePub);
+    hs.initiationConsumed(timestamp, nowMs);
     hs.state = HandshakeState.InitiationConsumed;
     return found;
   } finally {
@@ -276,10 +406,11 @@ export function consumeInitiation<P>(
 
 /** Write a response (5.4.3) to a consumed initiation into out[at, at+92) without MACs. */
 export function createResponse(hs: Handshake, out: Uint8Array, at: number, localIndex: number): boolean {
-  if (hs.state !== HandshakeState.InitiationConsumed) return false;
+  const fl = hs.secrets;
+  if (hs.state !== HandshakeState.InitiationConsumed || fl === null) return false;
   try {
-    ck.set(hs.chainingKey);
-    h.set(hs.hash);
+    ck.set(fl.chainingKey);
+    h.set(fl.hash);
     writeU32(out, at, MESSAGE_RESPONSE);
     writeU32(out, at + RESP_SENDER, localIndex);
     writeU32(out, at + RESP_RECEIVER, hs.remoteIndex);
@@ -292,7 +423,7 @@ export function createResponse(hs: Handshake, out: Uint8Array, at: number, local
     mixHash(ePub);
 
     // ee
-    if (!x25519(dh, ePriv, hs.remoteEphemeral)) return false;
+    if (!x25519(dh, ePriv, fl.remoteEphemeral)) return false;
     kdf(ck, dh, ck);
 
     // se
@@ -307,8 +438,8 @@ export function createResponse(hs: Handshake, out: Uint8Array, at: number, local
     seal(key, 0, EMPTY, h, out, at + RESP_EMPTY);
     mixHash(out.subarray(at + RESP_EMPTY, at + RESP_EMPTY + TAG_LEN));
 
-    hs.hash.set(h);
-    hs.chainingKey.set(ck);
+    fl.hash.set(h);
+    fl.chainingKey.set(ck);
     hs.localIndex = localIndex;
     hs.state = HandshakeState.ResponseCreated;
     return true;
@@ -322,10 +453,11 @@ export function createResponse(hs: Handshake, out: Uint8Array, at: number, local
  * hs is changed only on success.
  */
 export function consumeResponse(identity: StaticIdentity, hs: Handshake, msg: Uint8Array, at: number): boolean {
-  if (hs.state !== HandshakeState.InitiationCreated || !identity.hasKey) return false;
+  const fl = hs.secrets;
+  if (hs.state !== HandshakeState.InitiationCreated || fl === null || !identity.hasKey) return false;
   try {
-    ck.set(hs.chainingKey);
-    h.set(hs.hash);
+    ck.set(fl.chainingKey);
+    h.set(fl.hash);
     const ePub = msg.subarray(at + RESP_EPHEMERAL, at + RESP_EPHEMERAL + KEY_LEN);
 
     // e
@@ -333,7 +465,7 @@ export function consumeResponse(identity: StaticIdentity, hs: Handshake, msg: Ui
     mixHash(ePub);
 
     // ee
-    if (!x25519(dh, hs.localEphemeral, ePub)) return false;
+    if (!x25519(dh, fl.localEphemeral, ePub)) return false;
     kdf(ck, dh, ck);
 
     // se
@@ -349,8 +481,8 @@ export function consumeResponse(identity: StaticIdentity, hs: Handshake, msg: Ui
     if (!open(key, 0, sealedEmpty, h, timestamp, 0)) return false;
     mixHash(sealedEmpty);
 
-    hs.hash.set(h);
-    hs.chainingKey.set(ck);
+    fl.hash.set(h);
+    fl.chainingKey.set(ck);
     hs.remoteIndex = readU32(msg, at + RESP_SENDER);
     hs.state = HandshakeState.ResponseConsumed;
     return true;
@@ -366,15 +498,13 @@ export function consumeResponse(identity: StaticIdentity, hs: Handshake, msg: Ui
  */
 export function deriveTransportKeys(hs: Handshake, sendKey: Uint8Array, recvKey: Uint8Array): 'initiator' | 'responder' | null {
   let initiator: boolean;
+  const fl = hs.secrets;
+  if (fl === null) return null;
   if (hs.state === HandshakeState.ResponseConsumed) initiator = true;
   else if (hs.state === HandshakeState.ResponseCreated) initiator = false;
   else return null;
-  if (initiator) kdf(hs.chainingKey, EMPTY, sendKey, recvKey);
-  else kdf(hs.chainingKey, EMPTY, recvKey, sendKey);
-  wipe(hs.hash);
-  wipe(hs.chainingKey);
-  wipe(hs.localEphemeral);
-  wipe(hs.remoteEphemeral);
-  hs.state = HandshakeState.Zeroed;
+  if (initiator) kdf(fl.chainingKey, EMPTY, sendKey, recvKey);
+  else kdf(fl.chainingKey, EMPTY, recvKey, sendKey);
+  hs.finish();
   return initiator ? 'initiator' : 'responder';
 }

@@ -9,9 +9,9 @@ import { FakeClock } from '../base/clock.js';
 import { TieredPool } from '../buffer/tiered-pool.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { KEEPALIVE_TIMEOUT_MS, MAX_TIMER_HANDSHAKES, REKEY_TIMEOUT_JITTER_MAX_MS, REKEY_TIMEOUT_MS } from './constants.js';
-import { StaticIdentity } from './noise.js';
 import { Peer, type PeerHost, type PeerSender } from './peer.js';
 import type { Endpoint } from '../conn/bind.js';
+import { UdpEndpoint } from '../conn/endpoint.js';
 
 class Recorder implements PeerSender, PeerHost {
   readonly calls: string[] = [];
@@ -45,9 +45,7 @@ class Recorder implements PeerSender, PeerHost {
 function makePeer(): { peer: Peer; clock: FakeClock; rec: Recorder } {
   const clock = new FakeClock();
   const rec = new Recorder(clock);
-  const identity = new StaticIdentity();
-  identity.set(generatePrivateKey());
-  const peer = new Peer(publicKey(generatePrivateKey()), identity, clock, rec, rec);
+  const peer = new Peer(publicKey(generatePrivateKey()), clock, rec, rec);
   peer.start();
   return { peer, clock, rec };
 }
@@ -106,7 +104,7 @@ test('the last-minute rekey is claimed once per handshake; roaming reports only 
   assert.equal(peer.claimLastMinuteHandshake(), false);
   peer.onHandshakeComplete();
   assert.equal(peer.claimLastMinuteHandshake(), true);
-  const ep = { family: 4, address: '192.0.2.1', port: 1, addressBytes: new Uint8Array([192, 0, 2, 1]), toString: () => '192.0.2.1:1' } as const;
+  const ep = new UdpEndpoint('192.0.2.1', 1);
   peer.roamTo(ep);
   peer.roamTo(ep);
   assert.deepEqual(rec.calls.filter((c) => c.startsWith('endpoint')), ['endpoint 192.0.2.1:1']);

@@ -286,7 +286,7 @@ export class Receiver {
    * new handshake once, so the session does not die between two rekey-on-send opportunities.
    */
   private keepKeyFreshReceiving(peer: Peer): void {
-    const kp = peer.keypairs.current;
+    const kp = peer.currentKeypair;
     if (kp === null || !kp.isInitiator || this.dev.clock.now() - kp.created < REKEY_ON_RECEIVE_AGE_MS) return;
     if (peer.claimLastMinuteHandshake()) this.sender.sendInitiation(peer, false);
   }

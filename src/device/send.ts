@@ -5,7 +5,10 @@
  *   1. TUN read: a batch of IP packets arrives in edge-allocated buffers (routeBatch).
  *   2. Routing: the destination address picks the peer in allowed-IPs (cryptokey routing, section 2);
  *      packets without a peer are dropped.
- *   3. Staging: each packet is queued on its peer; every peer the batch touched is sent to once.
+ *   3. Staging: each packet is queued on its peer; every peer the batch touched is sent to once. A
+ *      device down drops them, unless its TUN reported the link up since it went down (comingUp):
+ *      the daemon brings it up a moment later, and the packets go when it does (bounded,
+ *      MAX_STAGED_PACKETS a peer), so the first ping after `ip link set up` is not lost.
  *   4. Per peer: if no usable keypair, start a handshake and keep the packets staged. Otherwise assign
  *      counters in order, write the header into the headroom, zero-pad in the tailroom, and hand the
  *      batch to the seal queue (crypto/aead-queue.ts): sealed in one call, on a crypto thread when it
@@ -105,7 +108,7 @@ export class Sender implements PeerSender {
       const version = b[s]! >> 4;
       if (version === 4 && len >= IPV4_MIN_HEADER_LEN) peer = dev.allowedIPs.lookup(b, s + IPV4_DST_OFFSET, 4);
       else if (version === 6 && len >= IPV6_HEADER_LEN) peer = dev.allowedIPs.lookup(b, s + IPV6_DST_OFFSET, 6);
-      if (peer === null || !dev.isUp()) {
+      if (peer === null || (!dev.isUp() && !dev.comingUp)) {
         dev.drops.noRoute++;
         buf.release();
         continue;
@@ -125,7 +128,7 @@ export class Sender implements PeerSender {
     const dev = this.dev;
     if (!peer.running) return;
     const now = dev.clock.now();
-    const kp = peer.keypairs.current;
+    const kp = peer.currentKeypair;
     if (!keypairUsableForSend(kp, now)) {
       this.sendInitiation(peer, false);
       return;
@@ -268,7 +271,7 @@ export class Sender implements PeerSender {
       dev.verbose(`${peer}: cannot create a handshake initiation (invalid keys)`);
       return;
     }
-    peer.cookies.addMacs(buf.bytes, buf.start, INITIATION_LEN, now);
+    peer.addMacs(buf.bytes, buf.start, INITIATION_LEN, now);
     buf.end = buf.start + INITIATION_LEN;
     dev.verbose(`${peer}: sending handshake initiation`);
     peer.onAuthenticatedPacketSent();
@@ -296,7 +299,7 @@ export class Sender implements PeerSender {
       buf.release();
       return 0;
     }
-    peer.cookies.addMacs(buf.bytes, buf.start, RESPONSE_LEN, dev.clock.now());
+    peer.addMacs(buf.bytes, buf.start, RESPONSE_LEN, dev.clock.now());
     buf.end = buf.start + RESPONSE_LEN;
     dev.verbose(`${peer}: sending handshake response`);
     peer.onAuthenticatedPacketSent();

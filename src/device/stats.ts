@@ -22,8 +22,13 @@ export class DropCounters {
   noRoute = 0;
   /** Staged packet pushed out by newer ones while waiting for a handshake. */
   stagedOverflow = 0;
-  /** Handshake message with an invalid mac1, or refused by the cookie/rate-limit check. */
+  /** Handshake message with an invalid mac1. */
   handshakeMac = 0;
+  /** Under load without a valid mac2: refused and answered with a cookie reply (5.4.7)... */
+  handshakeCookie = 0;
+  /** ...or refused without one, its source having had its share of cookie replies. */
+  handshakeCookieLimited = 0;
+  /** Under load with a valid mac2, over its source's rate. */
   handshakeRateLimited = 0;
   handshakeQueueFull = 0;
   /** Handshake message that failed to decrypt, named an unknown peer, or was a replay. */

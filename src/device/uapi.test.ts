@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../conn/memory.js';
-import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
+import { generatePrivateKey, publicKey, x25519 } from '../crypto/x25519.js';
 import { keyToHex } from '../crypto/keys.js';
 import { FakeClock } from '../base/clock.js';
-import { makeNode } from './_testing.js';
+import { makeNode, manyAllowedIPLines } from './_testing.js';
 import { uapiHandle } from './uapi.js';
 import { UapiError } from './errors.js';
 import { REJECT_AFTER_MESSAGES } from './constants.js';
@@ -117,6 +117,24 @@ for (const [what, body, code] of BAD) {
   });
 }
 
+test('a bad line in the middle of a set of 130,560 allowed IPs changes nothing; without it all are taken', async () => {
+  const { dev } = await fresh();
+  await dev.ipcSet(`private_key=${hex(generatePrivateKey())}\nlisten_port=1111\npublic_key=${hex(publicKey(generatePrivateKey()))}\nallowed_ip=10.0.0.0/24\n`);
+  const before = dev.ipcGet();
+  const lines = manyAllowedIPLines();
+  const head = `listen_port=2222\nreplace_peers=true\npublic_key=${hex(publicKey(generatePrivateKey()))}\n`;
+  const half = lines.length / 2;
+  const bad = head + lines.slice(0, half).join('\n') + '\nallowed_ip=1.2.3.4/33\n' + lines.slice(half).join('\n') + '\n';
+  await assert.rejects(dev.ipcSet(bad), (err: unknown) => err instanceof UapiError && err.code === 'EINVAL');
+  assert.equal(dev.ipcGet(), before);
+  // "\r\n" line ends read as "\n" (wireguard-go's line scanner drops the "\r").
+  await dev.ipcSet((head + lines.join('\n') + '\n').replaceAll('\n', '\r\n'));
+  assert.equal(dev.allowedIPs.size, 130_560);
+  assert.equal(dev.ipcGet().split('\n').filter((l) => l.startsWith('allowed_ip=')).length, 130_560);
+  assert.equal(dev.listenPort, 2222);
+  await dev.close();
+});
+
 test('port in use on a running device: EADDRINUSE, old port kept', async () => {
   const net = new MemoryNetwork();
   const a = makeNode(net, new FakeClock(), '192.0.2.1', '10.0.0.1');
@@ -144,12 +162,34 @@ test('setting the same private key again keeps the sessions; a new key expires t
   const p = await makePair();
   await exchange(p, 1);
   const peer = [...p.a.dev.peers.values()][0]!;
-  const kp = peer.keypairs.current;
+  const kp = peer.currentKeypair;
   await p.a.dev.ipcSet(`private_key=${hex(p.a.priv)}\n`);
-  assert.equal(peer.keypairs.current, kp);
+  assert.equal(peer.currentKeypair, kp);
   assert.ok(kp !== null && kp.sendCounter < REJECT_AFTER_MESSAGES, 'session was expired by an unchanged key');
   await p.a.dev.ipcSet(`private_key=${hex(generatePrivateKey())}\n`);
-  assert.ok(peer.keypairs.current === null || peer.keypairs.current.sendCounter >= REJECT_AFTER_MESSAGES, 'a new key must not keep sending on old sessions');
+  assert.ok(peer.currentKeypair === null || peer.currentKeypair.sendCounter >= REJECT_AFTER_MESSAGES, 'a new key must not keep sending on old sessions');
+  const [oa, ob] = await closePair(p);
+  assert.equal(oa + ob, 0);
+});
+
+test('configuring a peer costs no DH: DH(S_priv, S_remote) waits for the first handshake, and a new private key sends it back', async () => {
+  const { makePair, exchange, closePair } = await import('./_testing.js');
+  const p = await makePair();
+  const peerB = [...p.a.dev.peers.values()][0]!;
+  const peerA = [...p.b.dev.peers.values()][0]!;
+  assert.ok(!peerB.handshake.staticStaticComputed && !peerA.handshake.staticStaticComputed);
+  await exchange(p, 1);
+  const want = new Uint8Array(32);
+  assert.ok(x25519(want, p.a.priv, p.b.pub));
+  // Both sides computed the same value when they needed it: A to initiate, B to consume.
+  assert.ok(peerB.handshake.staticStaticComputed && peerA.handshake.staticStaticComputed);
+  assert.deepEqual(peerB.handshake.staticStatic(p.a.dev.identity), want);
+  assert.deepEqual(peerA.handshake.staticStatic(p.b.dev.identity), want);
+  const priv = generatePrivateKey();
+  await p.a.dev.ipcSet(`private_key=${hex(priv)}\n`);
+  assert.ok(!peerB.handshake.staticStaticComputed);
+  assert.ok(x25519(want, priv, p.b.pub));
+  assert.deepEqual(peerB.handshake.staticStatic(p.a.dev.identity), want);
   const [oa, ob] = await closePair(p);
   assert.equal(oa + ob, 0);
 });

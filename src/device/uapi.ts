@@ -3,17 +3,18 @@
  * device's state as key=value lines; "set=1" applies key=value lines. Keys and their order follow
  * wireguard-go, so `wg` reads wgts exactly as it reads wireguard-go.
  *
- * A set is transactional here: the whole request is parsed and validated before anything changes, so a
- * bad line anywhere returns its errno and leaves the device as it was. (wireguard-go applies line by
- * line and may leave half a request applied.)
+ * A set is transactional here: the whole request is parsed and validated (uapi-parser.ts, line by line
+ * as it arrives) before anything changes, so a bad line anywhere returns its errno and leaves the device
+ * as it was. (wireguard-go applies line by line and may leave half a request applied.)
  */
-import { keyFromHex, keyToHex, isZero } from '../crypto/keys.js';
+import { keyToHex } from '../crypto/keys.js';
 import type { Endpoint } from '../conn/bind.js';
-import { formatCidr, parseCidr } from '../net/address.js';
+import { formatIp } from '../net/address.js';
 import type { AllowedIPs } from './allowed-ips.js';
 import { UapiError } from './errors.js';
 import type { StaticIdentity } from './noise.js';
 import type { Peer } from './peer.js';
+import { UapiSetParser, type UapiChangeSet, type UapiSetLimits } from './uapi-parser.js';
 
 /**
  * What the configuration protocol reads and changes on a device. The Device implements it; this file
@@ -39,159 +40,47 @@ export interface UapiDevice {
   removeAllPeers(): void;
 }
 
-interface PeerOp {
-  publicKey: Uint8Array;
-  updateOnly: boolean;
-  remove: boolean;
-  presharedKey: Uint8Array | null;
-  endpoint: Endpoint | null;
-  keepalive: number | null;
-  replaceAllowedIPs: boolean;
-  allowedIPs: { ip: Uint8Array; cidr: number }[];
-}
-
-interface SetRequest {
-  privateKey: Uint8Array | null | undefined;
-  listenPort: number | null;
-  fwmark: number | null;
-  replacePeers: boolean;
-  peers: PeerOp[];
-}
-
-function parseUint(key: string, value: string, max: number): number {
-  if (!/^[0-9]{1,10}$/.test(value) || Number(value) > max) {
-    throw new UapiError('EINVAL', `invalid ${key}: ${JSON.stringify(value)} (expected an integer 0..${max})`);
-  }
-  return Number(value);
-}
-
-function parseKey(key: string, value: string): Uint8Array {
-  try {
-    return keyFromHex(value);
-  } catch {
-    throw new UapiError('EINVAL', `invalid ${key}: expected 64 hexadecimal characters`);
-  }
-}
-
-function mustBeTrue(key: string, value: string): void {
-  if (value !== 'true') throw new UapiError('EINVAL', `invalid ${key}: ${JSON.stringify(value)} (only "true" is accepted)`);
-}
-
-/** Parse and validate a set request body (lines up to the blank line or the end). Changes nothing. */
-function parseSet(dev: UapiDevice, text: string): SetRequest {
-  const req: SetRequest = { privateKey: undefined, listenPort: null, fwmark: null, replacePeers: false, peers: [] };
-  let peer: PeerOp | null = null;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '') break;
-    const eq = line.indexOf('=');
-    // The line itself is not quoted: it may be a mangled key line, and errors are logged.
-    if (eq < 0) throw new UapiError('EPROTO', `failed to parse line ${i + 1}: expected key=value`);
-    const key = line.slice(0, eq);
-    const value = line.slice(eq + 1);
-    if (key === 'public_key') {
-      peer = {
-        publicKey: parseKey(key, value),
-        updateOnly: false,
-        remove: false,
-        presharedKey: null,
-        endpoint: null,
-        keepalive: null,
-        replaceAllowedIPs: false,
-        allowedIPs: [],
-      };
-      req.peers.push(peer);
-      continue;
-    }
-    if (peer === null) {
-      switch (key) {
-        case 'private_key': {
-          const k = parseKey(key, value);
-          req.privateKey = isZero(k) ? null : k;
-          break;
-        }
-        case 'listen_port':
-          req.listenPort = parseUint(key, value, 65535);
-          break;
-        case 'fwmark':
-          req.fwmark = parseUint(key, value, 0xffffffff);
-          break;
-        case 'replace_peers':
-          mustBeTrue(key, value);
-          req.replacePeers = true;
-          break;
-        default:
-          throw new UapiError('EINVAL', `invalid UAPI device key: ${JSON.stringify(key)}`);
-      }
-      continue;
-    }
-    switch (key) {
-      case 'update_only':
-        mustBeTrue(key, value);
-        peer.updateOnly = true;
-        break;
-      case 'remove':
-        mustBeTrue(key, value);
-        peer.remove = true;
-        break;
-      case 'preshared_key':
-        peer.presharedKey = parseKey(key, value);
-        break;
-      case 'endpoint':
-        try {
-          peer.endpoint = dev.parseEndpoint(value);
-        } catch (err) {
-          throw new UapiError('EINVAL', `invalid endpoint: ${(err as Error).message}`);
-        }
-        break;
-      case 'persistent_keepalive_interval':
-        peer.keepalive = parseUint(key, value, 65535);
-        break;
-      case 'replace_allowed_ips':
-        mustBeTrue(key, value);
-        peer.replaceAllowedIPs = true;
-        peer.allowedIPs.length = 0;
-        break;
-      case 'allowed_ip': {
-        if (!value.includes('/')) throw new UapiError('EINVAL', `invalid allowed_ip ${JSON.stringify(value)}: expected address/cidr`);
-        try {
-          const p = parseCidr(value);
-          peer.allowedIPs.push({ ip: p.ip, cidr: p.cidr });
-        } catch (err) {
-          throw new UapiError('EINVAL', `invalid allowed_ip: ${(err as Error).message}`);
-        }
-        break;
-      }
-      case 'protocol_version':
-        if (value !== '1') throw new UapiError('EINVAL', `invalid protocol_version ${JSON.stringify(value)}: only 1 is supported`);
-        break;
-      default:
-        throw new UapiError('EINVAL', `invalid UAPI peer key: ${JSON.stringify(key)}`);
-    }
-  }
-  return req;
+/** A parser for one set request to `dev`, for lines as they arrive. */
+export function uapiSetParser(dev: UapiDevice, limits?: UapiSetLimits): UapiSetParser {
+  return new UapiSetParser((text) => dev.parseEndpoint(text), limits);
 }
 
 /**
- * Apply a set request (the lines after "set=1"). Throws UapiError with the errno for `wg`; on error
- * nothing was changed. A listen-port change on a running device rebinds first, so a port in use is
- * refused before anything else is applied.
+ * Apply a set request given as text (the lines after "set=1", up to an empty line or the end). Throws
+ * UapiError with the errno for `wg`; on error nothing was changed.
  */
 export async function uapiSet(dev: UapiDevice, text: string): Promise<void> {
-  const req = parseSet(dev, text);
+  const parser = uapiSetParser(dev);
+  let at = 0;
+  while (at < text.length) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    // A "\r" before the newline is dropped, as wireguard-go's line scanner drops it.
+    const end = nl > at && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+    if (end === at) break;
+    parser.line(text.slice(at, end));
+    at = nl + 1;
+  }
+  await uapiApply(dev, parser.finish());
+}
 
-  if (req.listenPort !== null && req.listenPort !== dev.listenPort) {
+/**
+ * Apply a valid change set. A listen-port change on a running device rebinds first, so a port in use
+ * is refused (EADDRINUSE) before anything else is applied; nothing after it can fail.
+ */
+export async function uapiApply(dev: UapiDevice, req: UapiChangeSet): Promise<void> {
+  if (req.listenPort >= 0 && req.listenPort !== dev.listenPort) {
     try {
       await dev.setListenPort(req.listenPort);
     } catch (err) {
       throw new UapiError('EADDRINUSE', `failed to set listen_port ${req.listenPort}: ${(err as Error).message}`);
     }
   }
-  if (req.fwmark !== null && req.fwmark !== dev.fwmark) dev.setFwmark(req.fwmark);
+  if (req.fwmark >= 0 && req.fwmark !== dev.fwmark) dev.setFwmark(req.fwmark);
   if (req.privateKey !== undefined) dev.setPrivateKey(req.privateKey);
   if (req.replacePeers) dev.removeAllPeers();
 
+  const ips = req.allowedIPs;
   for (const op of req.peers) {
     if (op.remove) {
       dev.removePeer(op.publicKey);
@@ -204,51 +93,125 @@ export async function uapiSet(dev: UapiDevice, text: string): Promise<void> {
     if (op.presharedKey !== null) peer.setPresharedKey(op.presharedKey);
     if (op.endpoint !== null) peer.setEndpoint(op.endpoint);
     if (op.replaceAllowedIPs) dev.allowedIPs.removeByValue(peer);
-    for (const a of op.allowedIPs) dev.allowedIPs.insert(a.ip, a.cidr, peer);
-    if (op.keepalive !== null) peer.setPersistentKeepalive(op.keepalive);
+    for (let i = op.ipStart; i < op.ipEnd; i++) dev.allowedIPs.insert(ips.ip(i), ips.cidr(i), peer);
+    if (op.keepalive >= 0) peer.setPersistentKeepalive(op.keepalive);
     peer.sendStaged();
   }
 }
 
-/** The "get=1" answer without the trailing errno line: key=value lines, each ending in "\n". */
-export function uapiGet(dev: UapiDevice): string {
-  const out: string[] = [];
-  if (dev.identity.hasKey) out.push(`private_key=${keyToHex(dev.identity.privateKey)}`);
-  if (dev.listenPort !== 0) out.push(`listen_port=${dev.listenPort}`);
-  if (dev.fwmark !== 0) out.push(`fwmark=${dev.fwmark}`);
-  for (const peer of dev.peers.values()) {
-    out.push(`public_key=${peer.publicKeyHex}`);
-    out.push(`preshared_key=${keyToHex(peer.handshake.presharedKey)}`);
-    out.push('protocol_version=1');
-    if (peer.endpoint !== null) out.push(`endpoint=${peer.endpoint.toString()}`);
-    const ms = peer.lastHandshakeWallMs;
-    const sec = Math.floor(ms / 1000);
-    out.push(`last_handshake_time_sec=${sec}`);
-    out.push(`last_handshake_time_nsec=${Math.round((ms - sec * 1000) * 1e6)}`);
-    out.push(`tx_bytes=${peer.txBytes}`);
-    out.push(`rx_bytes=${peer.rxBytes}`);
-    out.push(`persistent_keepalive_interval=${peer.persistentKeepaliveSec}`);
-    for (const e of dev.allowedIPs.entriesFor(peer)) out.push(`allowed_ip=${formatCidr(e.ip, e.cidr)}`);
+/**
+ * The get answer as bytes, written as it is made into one Buffer sized for it up front: no string of
+ * the answer lives long enough to be promoted, nothing is copied to grow, and the socket takes the
+ * Buffer as it is. Measured in-process, warm (Node 20, 2-core VM), 10,000 peers: 140 ms with a string
+ * and a copied address per line joined at the end, 45 ms with a string a peer, 30 ms this way. At
+ * 100,000 peers (a 36 MB answer) most of the time is a mark-compact of the heap the peers hold, which
+ * new external memory sets off: a Buffer that doubled as it filled (128 MB allocated) set it off on
+ * every get, a chunk list (36 MB) on every other one and made 10,000 peers slower (50 ms).
+ */
+class ReplyWriter {
+  private buf: Buffer;
+  private len = 0;
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
   }
-  return out.length === 0 ? '' : out.join('\n') + '\n';
+
+  write(text: string): void {
+    // Three bytes a UTF-16 unit at most (the text is ASCII but for an endpoint's zone); the exact
+    // count only when that bound does not fit.
+    if (this.len + 3 * text.length > this.buf.length) {
+      const need = this.len + Buffer.byteLength(text, 'utf8');
+      if (need > this.buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(need, 2 * this.buf.length));
+        this.buf.copy(bigger, 0, 0, this.len);
+        this.buf = bigger;
+      }
+    }
+    this.len += this.buf.write(text, this.len, 'utf8');
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
 }
 
 /**
- * One whole UAPI exchange as the socket sees it: `request` is "get=1\n\n" or "set=1\n...\n\n"; the
- * answer ends with "errno=N\n\n" (0, or the negated errno). Used by the UAPI socket server, which
- * passes `onError` to log why a request was refused (the protocol itself carries only the errno).
+ * What a peer's lines take at most but for a long endpoint zone: two keys, an endpoint, the counters
+ * (418 bytes), and an allowed_ip line (the longest IPv6 text, /128). The writer grows past them if
+ * it must.
  */
-export async function uapiHandle(dev: UapiDevice, request: string, onError?: (err: UapiError) => void): Promise<string> {
+const PEER_LINES_BYTES = 448;
+const ALLOWED_IP_LINE_BYTES = 56;
+const DEVICE_LINES_BYTES = 128;
+
+/** The "get=1" answer: key=value lines, each ending in "\n", then `tail`. */
+function getAnswer(dev: UapiDevice, tail: string): Buffer {
+  const w = new ReplyWriter(
+    DEVICE_LINES_BYTES + PEER_LINES_BYTES * dev.peers.size + ALLOWED_IP_LINE_BYTES * dev.allowedIPs.size + tail.length,
+  );
+  if (dev.identity.hasKey) w.write(`private_key=${keyToHex(dev.identity.privateKey)}\n`);
+  if (dev.listenPort !== 0) w.write(`listen_port=${dev.listenPort}\n`);
+  if (dev.fwmark !== 0) w.write(`fwmark=${dev.fwmark}\n`);
+  const addAllowedIP = (ip: Uint8Array, cidr: number): void => w.write(`allowed_ip=${formatIp(ip)}/${cidr}\n`);
+  for (const peer of dev.peers.values()) {
+    const ms = peer.lastHandshakeWallMs;
+    const sec = Math.floor(ms / 1000);
+    w.write(
+      `public_key=${peer.publicKeyHex}\npreshared_key=${keyToHex(peer.handshake.presharedKey)}\nprotocol_version=1\n` +
+        (peer.endpoint !== null ? `endpoint=${peer.endpoint.toString()}\n` : '') +
+        `last_handshake_time_sec=${sec}\nlast_handshake_time_nsec=${Math.round((ms - sec * 1000) * 1e6)}\n` +
+        `tx_bytes=${peer.txBytes}\nrx_bytes=${peer.rxBytes}\npersistent_keepalive_interval=${peer.persistentKeepaliveSec}\n`,
+    );
+    dev.allowedIPs.forEachFor(peer, addAllowedIP);
+  }
+  w.write(tail);
+  return w.bytes();
+}
+
+/** The "get=1" answer without the trailing errno line: key=value lines, each ending in "\n". */
+export function uapiGet(dev: UapiDevice): string {
+  return getAnswer(dev, '').toString('utf8');
+}
+
+type OnError = (err: UapiError) => void;
+
+/** The reply to a refused request; anything but a UapiError is wireguard-go's "other UAPI error". */
+function refusal(err: unknown, onError: OnError | undefined): string {
+  const e = err instanceof UapiError ? err : new UapiError('ENOANO', `other UAPI error: ${(err as Error).message}`);
+  onError?.(e);
+  return `errno=-${e.errno}\n\n`;
+}
+
+/** The whole reply to "get=1", as the socket sends it. */
+export function uapiGetReply(dev: UapiDevice): Buffer {
+  return getAnswer(dev, 'errno=0\n\n');
+}
+
+/** Apply the set request `parser` read and give the reply: "errno=0", or the refusal's errno. */
+export async function uapiSetReply(dev: UapiDevice, parser: UapiSetParser, onError?: OnError): Promise<string> {
   try {
-    if (request === 'get=1\n\n' || request === 'get=1\n') return uapiGet(dev) + 'errno=0\n\n';
-    if (request.startsWith('set=1\n')) {
-      await uapiSet(dev, request.slice(6));
-      return 'errno=0\n\n';
-    }
-    throw new UapiError('EINVAL', `invalid UAPI operation: ${JSON.stringify(request.split('\n')[0])}`);
+    await uapiApply(dev, parser.finish());
+    return 'errno=0\n\n';
   } catch (err) {
-    const e = err instanceof UapiError ? err : new UapiError('ENOANO', `other UAPI error: ${(err as Error).message}`);
-    onError?.(e);
-    return `errno=-${e.errno}\n\n`;
+    return refusal(err, onError);
+  }
+}
+
+/**
+ * One whole UAPI exchange given as text: `request` is "get=1\n\n" or "set=1\n...\n\n"; the answer
+ * ends with "errno=N\n\n" (0, or the negated errno). `onError` hears why a request was refused (the
+ * protocol itself carries only the errno). The socket server reads requests as they stream in
+ * instead, with uapiSetParser and uapiSetReply.
+ */
+export async function uapiHandle(dev: UapiDevice, request: string, onError?: OnError): Promise<string> {
+  if (request === 'get=1\n\n' || request === 'get=1\n') return uapiGetReply(dev).toString('utf8');
+  try {
+    if (!request.startsWith('set=1\n')) {
+      throw new UapiError('EINVAL', `invalid UAPI operation: ${JSON.stringify(request.split('\n')[0])}`);
+    }
+    await uapiSet(dev, request.slice(6));
+    return 'errno=0\n\n';
+  } catch (err) {
+    return refusal(err, onError);
   }
 }

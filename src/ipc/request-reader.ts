@@ -5,74 +5,86 @@
  *   "get=1\n\n"                      or
  *   "set=1\n" key=value lines "\n"   (the request ends at the first empty line).
  *
- * Bytes arrive in chunks that may cut a line anywhere, so the reader buffers and scans incrementally:
- * each byte is looked at once however the stream is chunked. Any other operation line is answered by
- * closing the connection, as wireguard-go's IpcHandle does; a request larger than the limit closes it
- * too, so a client cannot make the daemon buffer without bound.
+ * A set is not buffered whole: each line goes to the request's line sink (device/uapi-parser.ts) as soon
+ * as it is complete, so a request of any size is read in the memory of one line. Bytes arrive in chunks
+ * that may cut a line anywhere; each byte is looked at once however the stream is chunked. A line
+ * longer than the sink's bound is skipped to its end and reported, not buffered. As wireguard-go's
+ * line scanner does, a "\r" before a set line's newline is dropped. Any other operation line is answered
+ * by closing the connection, as wireguard-go's IpcHandle does.
  */
+import { UAPI_MAX_LINE_BYTES } from '../device/uapi-parser.js';
 
-/** A request larger than this closes the connection: ~10k peers' worth of lines, far above real use. */
-export const MAX_REQUEST_BYTES = 1 << 20;
+/** Where the lines of one set request go. */
+export interface SetLineSink {
+  /** One line of the body, without its newline. */
+  line(text: string): void;
+  /** A line longer than the reader's bound went by; its bytes were dropped. */
+  lineTooLong(): void;
+}
 
-export type UapiRequest =
-  /** A whole request, text as uapiHandle takes it ("get=1\n\n" or "set=1\n...\n\n"). */
-  | { kind: 'request'; text: string }
+export type UapiRequest<S extends SetLineSink> =
+  | { kind: 'get' }
+  /** A set whose lines have all gone to `body` (it ended at the empty line, or at EOF). */
+  | { kind: 'set'; body: S }
   /**
    * "get=1\n" followed by something other than the empty line. wireguard-go answers EINVAL having
    * consumed that one byte, then reads on; we do the same so a pipelining client sees the same replies.
    */
   | { kind: 'bad-get' }
   /** Not a UAPI operation: close the connection. `line` is a redacted preview for the log. */
-  | { kind: 'invalid'; line: string }
-  /** The request passed MAX_REQUEST_BYTES: close the connection. */
-  | { kind: 'overflow' };
+  | { kind: 'invalid'; line: string };
 
 const NL = 0x0a;
+const CR = 0x0d;
 const GET_OP = 'get=1';
 const SET_OP = 'set=1';
 /** Longest operation line we wait for before calling it invalid ("get=1"/"set=1" plus slack). */
 const MAX_OP_LINE_BYTES = 64;
+/** The buffer's first size; it grows while a request runs and more bytes wait behind it. */
+const INITIAL_BYTES = 1 << 14;
+/** Past this, the buffer goes back to INITIAL_BYTES once empty: no big buffer per idle connection. */
+const KEEP_BYTES = 1 << 18;
 
-export class RequestReader {
+export class RequestReader<S extends SetLineSink> {
   private buf: Buffer;
-  /** Valid bytes are buf[0..len). */
+  /** Bytes not yet consumed are buf[head..len). */
+  private head = 0;
   private len = 0;
-  /** Where the next scan for a newline starts; bytes before it were already looked at. */
+  /** Where the next scan for a newline starts; bytes in [head, scan) were already looked at. */
   private scan = 0;
-  /** Index of the operation line's newline once "set=1\n" has been seen, else -1. */
-  private setOpEnd = -1;
+  /** The set being read, or null between requests. */
+  private body: S | null = null;
+  /** Inside a line that passed the bound: drop bytes up to its newline. */
+  private skipping = false;
 
-  constructor(private readonly maxBytes = MAX_REQUEST_BYTES) {
-    this.buf = Buffer.allocUnsafe(4096);
+  /** `newSet` makes the sink for each set request as its "set=1" line arrives. */
+  constructor(
+    private readonly newSet: () => S,
+    private readonly maxLineBytes = UAPI_MAX_LINE_BYTES,
+  ) {
+    this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
   }
 
-  /** Bytes received and not yet part of a returned request. */
+  /** Bytes received and not yet consumed. */
   get buffered(): number {
-    return this.len;
+    return this.len - this.head;
   }
 
   push(chunk: Uint8Array): void {
-    if (this.len + chunk.length > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < this.len + chunk.length) size *= 2;
-      const bigger = Buffer.allocUnsafe(size);
-      this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = bigger;
-    }
+    if (this.len + chunk.length > this.buf.length) this.makeRoom(chunk.length);
     this.buf.set(chunk, this.len);
     this.len += chunk.length;
   }
 
   /** The next complete request, or null when more bytes are needed. */
-  next(): UapiRequest | null {
-    if (this.setOpEnd >= 0) return this.nextSetBody();
-    const nl = this.buf.indexOf(NL, this.scan);
-    if (nl < 0 || nl >= this.len) {
-      this.scan = this.len;
-      if (this.len > MAX_OP_LINE_BYTES) return { kind: 'invalid', line: this.preview(this.len) };
+  next(): UapiRequest<S> | null {
+    if (this.body !== null) return this.nextSetLines();
+    const nl = this.findNewline();
+    if (nl < 0) {
+      if (this.len - this.head > MAX_OP_LINE_BYTES) return { kind: 'invalid', line: this.preview(this.len) };
       return null;
     }
-    const op = this.buf.toString('latin1', 0, nl);
+    const op = this.buf.toString('latin1', this.head, nl);
     if (op === GET_OP) {
       if (this.len < nl + 2) {
         this.scan = nl; // wait for the byte after the operation line
@@ -80,57 +92,95 @@ export class RequestReader {
       }
       const ok = this.buf[nl + 1] === NL;
       this.consume(nl + 2);
-      return ok ? { kind: 'request', text: 'get=1\n\n' } : { kind: 'bad-get' };
+      return ok ? { kind: 'get' } : { kind: 'bad-get' };
     }
     if (op === SET_OP) {
-      this.setOpEnd = nl;
-      this.scan = nl;
-      return this.nextSetBody();
+      this.consume(nl + 1);
+      this.body = this.newSet();
+      return this.nextSetLines();
     }
     return { kind: 'invalid', line: this.preview(nl) };
   }
 
   /**
-   * The stream ended. A set cut short is applied as far as it got, as wireguard-go's line scanner
-   * ends the set at EOF; anything else left over is dropped.
+   * The stream ended. A set cut short ends there, its last line taken as it is, as wireguard-go's line
+   * scanner ends the set at EOF; anything else left over is dropped.
    */
-  finish(): UapiRequest | null {
-    if (this.setOpEnd < 0 || this.len > this.maxBytes) return null;
-    let text = this.buf.toString('utf8', 0, this.len);
-    if (!text.endsWith('\n')) text += '\n';
+  finish(): UapiRequest<S> | null {
+    const body = this.body;
+    if (body === null) return null;
+    if (!this.skipping) {
+      const end = this.len > this.head && this.buf[this.len - 1] === CR ? this.len - 1 : this.len;
+      if (end > this.head) this.deliver(body, end);
+    }
+    this.body = null;
+    this.skipping = false;
     this.consume(this.len);
-    return { kind: 'request', text: text + '\n' };
+    return { kind: 'set', body };
   }
 
-  /** The set body ends at the first empty line: a newline right after the previous one. */
-  private nextSetBody(): UapiRequest | null {
-    // Resume one byte back so a "\n\n" cut between two chunks is still found.
-    let from = Math.max(this.scan, this.setOpEnd);
+  /** Hand the set's complete lines to its sink; the request when its empty line comes. */
+  private nextSetLines(): UapiRequest<S> | null {
+    const body = this.body!;
     for (;;) {
-      const nl = this.buf.indexOf(NL, from + 1);
-      if (nl < 0 || nl >= this.len) break;
-      if (this.buf[nl - 1] === NL) {
-        const text = this.buf.toString('utf8', 0, nl + 1);
-        this.consume(nl + 1);
-        return { kind: 'request', text };
+      const nl = this.findNewline();
+      if (nl < 0) {
+        if (this.len - this.head > this.maxLineBytes) {
+          if (!this.skipping) body.lineTooLong();
+          this.skipping = true;
+          this.consume(this.len);
+        }
+        return null;
       }
-      from = nl;
+      if (this.skipping) {
+        this.skipping = false;
+        this.consume(nl + 1);
+        continue;
+      }
+      const end = nl > this.head && this.buf[nl - 1] === CR ? nl - 1 : nl;
+      if (end === this.head) {
+        this.consume(nl + 1);
+        this.body = null;
+        return { kind: 'set', body };
+      }
+      this.deliver(body, end);
+      this.consume(nl + 1);
     }
-    this.scan = Math.max(this.setOpEnd, this.len - 1);
-    return this.len > this.maxBytes ? { kind: 'overflow' } : null;
   }
 
-  private consume(n: number): void {
-    this.buf.copy(this.buf, 0, n, this.len);
-    this.len -= n;
-    this.scan = 0;
-    this.setOpEnd = -1;
-    // A big request grew the buffer; do not keep a megabyte per idle connection.
-    if (this.buf.length > 65536 && this.len < 4096) {
-      const small = Buffer.allocUnsafe(4096);
-      this.buf.copy(small, 0, 0, this.len);
-      this.buf = small;
-    }
+  /** Give buf[head..end) to the sink as a line, or report it too long. */
+  private deliver(body: S, end: number): void {
+    if (end - this.head > this.maxLineBytes) body.lineTooLong();
+    else body.line(this.buf.toString('utf8', this.head, end));
+  }
+
+  /** Index of the next newline in the unconsumed bytes, or -1 (then the scan resumes past them). */
+  private findNewline(): number {
+    const nl = this.buf.indexOf(NL, Math.max(this.scan, this.head));
+    if (nl >= 0 && nl < this.len) return nl;
+    this.scan = this.len;
+    return -1;
+  }
+
+  private consume(to: number): void {
+    this.head = to;
+    this.scan = to;
+    if (this.head !== this.len) return;
+    this.head = this.len = this.scan = 0;
+    if (this.buf.length > KEEP_BYTES) this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  }
+
+  /** Room for `more` bytes: move the unconsumed bytes to the front, grow only if that is not enough. */
+  private makeRoom(more: number): void {
+    const kept = this.len - this.head;
+    let size = this.buf.length;
+    while (size < kept + more) size *= 2;
+    const target = size === this.buf.length ? this.buf : Buffer.allocUnsafe(size);
+    this.buf.copy(target, 0, this.head, this.len);
+    this.buf = target;
+    this.scan -= this.head;
+    this.len = kept;
+    this.head = 0;
   }
 
   /**
@@ -138,8 +188,8 @@ export class RequestReader {
    * sent a key line where an operation belongs does not put the key in the log.
    */
   private preview(end: number): string {
-    const eq = this.buf.indexOf(0x3d, 0);
-    const stop = Math.min(end, 32, eq >= 0 && eq < end ? eq : end);
-    return JSON.stringify(this.buf.toString('latin1', 0, stop));
+    const eq = this.buf.indexOf(0x3d, this.head);
+    const stop = Math.min(end, this.head + 32, eq >= 0 && eq < end ? eq : end);
+    return JSON.stringify(this.buf.toString('latin1', this.head, stop));
   }
 }

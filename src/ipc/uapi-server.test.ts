@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryNetwork } from '../conn/memory.js';
 import { Device } from '../device/device.js';
+import { manyAllowedIPLines } from '../device/_testing.js';
 import { MemoryTun } from '../tun/memory.js';
 import { InterfaceInUseError, socketPath } from './socket-file.js';
 import { UapiServer } from './uapi-server.js';
@@ -113,12 +114,51 @@ test('an invalid operation closes the connection without a reply', async () => {
   await dev.close();
 });
 
-test('a request over the size limit closes the connection', async () => {
+test('a set past the request bounds is read to its end and answered ENOMEM; nothing changes', async () => {
   const dir = tempDir();
   const dev = makeDevice();
-  const srv = await UapiServer.listen(dev, 'wgtest', { directory: dir, maxRequestBytes: 1024 });
-  const r = await exchange(socketPath('wgtest', dir), ['set=1\n' + 'listen_port=1\n'.repeat(200)], 0);
-  assert.deepEqual(r, { text: '', closedByServer: true });
+  const srv = await UapiServer.listen(dev, 'wgtest', { directory: dir, setLimits: { maxPeers: 2, maxAllowedIPs: 100 } });
+  const file = socketPath('wgtest', dir);
+  const ips = Array.from({ length: 101 }, (_, i) => `allowed_ip=10.0.${i}.0/24\n`).join('');
+  const r = await exchange(file, [`set=1\nlisten_port=51002\npublic_key=${PEER}\n${ips}\n`, 'get=1\n\n'], 2);
+  assert.equal(r.text, 'errno=-12\n\nerrno=0\n\n');
+  const peers = [1, 2, 3].map((i) => `public_key=${String(i).repeat(64)}\n`).join('');
+  assert.equal((await exchange(file, [`set=1\n${peers}\n`], 1)).text, 'errno=-12\n\n');
+  assert.equal(dev.listenPort, 0);
+  assert.equal(dev.peers.size, 0);
+  await srv.close();
+  await dev.close();
+});
+
+test('a 3 MB set is taken whole: 130,560 allowed IPs for one peer', async () => {
+  const dir = tempDir();
+  const dev = makeDevice();
+  const srv = await UapiServer.listen(dev, 'wgtest', { directory: dir });
+  const text = `set=1\nprivate_key=${PRIV}\npublic_key=${PEER}\n${manyAllowedIPLines().join('\n')}\n\n`;
+  assert.ok(text.length > 3_000_000);
+  const r = await exchange(socketPath('wgtest', dir), [text], 1);
+  assert.equal(r.text, 'errno=0\n\n');
+  assert.equal(dev.allowedIPs.size, 130_560);
+  await srv.close();
+  await dev.close();
+});
+
+test('a bad line in the middle of a 200,000-line set: the rest is read, the errno answered, nothing applied', async () => {
+  const dir = tempDir();
+  const dev = makeDevice();
+  const srv = await UapiServer.listen(dev, 'wgtest', { directory: dir });
+  const file = socketPath('wgtest', dir);
+  const lines: string[] = [];
+  for (let i = 0; i < 200_000; i++) lines.push(`allowed_ip=10.${(i >> 8) & 255}.${i & 255}.0/24\n`);
+  for (const [bad, errno] of [['allowed_ip=10.0.0.300/32\n', 22], [`allowed_ip=${'1'.repeat(70_000)}\n`, 5], ['no equals sign\n', 71]] as const) {
+    const body = lines.slice(0, 100_000).join('') + bad + lines.slice(100_000).join('');
+    const r = await exchange(file, [`set=1\nlisten_port=51003\npublic_key=${PEER}\n${body}\n`, 'get=1\n\n'], 2);
+    assert.equal(r.text, `errno=-${errno}\n\nerrno=0\n\n`);
+    assert.equal(r.closedByServer, false);
+  }
+  assert.equal(dev.listenPort, 0);
+  assert.equal(dev.peers.size, 0);
+  assert.equal(dev.allowedIPs.size, 0);
   await srv.close();
   await dev.close();
 });

@@ -15,9 +15,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Device } from '../device/device.js';
 import { silentLogger, type Logger } from '../base/logger.js';
-import { uapiHandle } from '../device/uapi.js';
+import type { UapiError } from '../device/errors.js';
+import { uapiGetReply, uapiSetParser, uapiSetReply } from '../device/uapi.js';
+import type { UapiSetLimits } from '../device/uapi-parser.js';
 import { exclusive } from './exclusive.js';
-import { MAX_REQUEST_BYTES, RequestReader } from './request-reader.js';
+import { RequestReader } from './request-reader.js';
 import { inodeOf, listenOnFd, listenOnPath, socketPath, SOCKET_DIRECTORY, watchRemoval } from './socket-file.js';
 
 export interface UapiServerOptions {
@@ -29,7 +31,8 @@ export interface UapiServerOptions {
    */
   fd?: number;
   logger?: Logger;
-  maxRequestBytes?: number;
+  /** Bounds of one set request (default: device/uapi-parser.ts's); tests make them small. */
+  setLimits?: UapiSetLimits;
   /**
    * Called as each request arrives, before it is queued. The daemon lets the TUN re-read the link
    * state here: a link change it has not reported yet (it polls) then queues its up/down ahead of
@@ -52,7 +55,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   private readonly server: net.Server;
   private readonly conns = new Set<net.Socket>();
   private readonly log: Logger;
-  private readonly maxBytes: number;
+  private readonly setLimits: UapiSetLimits | undefined;
   private readonly beforeRequest: () => void;
   private stopWatch: () => void = () => {};
   /** Inode of the socket file we made, so close() never deletes a successor's socket. */
@@ -69,7 +72,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
     this.server = server;
     this.path = file;
     this.log = options.logger ?? silentLogger;
-    this.maxBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
+    this.setLimits = options.setLimits;
     this.beforeRequest = options.beforeRequest ?? (() => {});
     server.on('connection', (sock) => this.serve(sock));
   }
@@ -129,7 +132,9 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
       return;
     }
     this.conns.add(sock);
-    const reader = new RequestReader(this.maxBytes);
+    // Set lines are parsed as they arrive, outside the device's queue: parsing reads no device state.
+    const reader = new RequestReader(() => uapiSetParser(this.dev, this.setLimits));
+    const refused = (e: UapiError): void => this.log.error?.(`UAPI request refused (errno=-${e.errno}): ${e.message}`);
     let busy = false;
     let ended = false;
 
@@ -145,17 +150,14 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
             sock.destroy();
             return;
           }
-          if (req.kind === 'overflow') {
-            this.log.error?.(`UAPI request over ${this.maxBytes} bytes: closing the connection`);
-            sock.destroy();
-            return;
-          }
-          let reply = BAD_GET_REPLY;
-          if (req.kind === 'request') {
+          let reply: string | Buffer = BAD_GET_REPLY;
+          if (req.kind === 'get') {
             this.beforeRequest();
-            reply = await exclusive(this.dev, () =>
-              uapiHandle(this.dev, req.text, (e) => this.log.error?.(`UAPI request refused (errno=-${e.errno}): ${e.message}`)),
-            );
+            reply = await exclusive(this.dev, async () => uapiGetReply(this.dev));
+          } else if (req.kind === 'set') {
+            this.beforeRequest();
+            const body = req.body;
+            reply = await exclusive(this.dev, () => uapiSetReply(this.dev, body, refused));
           }
           if (sock.destroyed) return;
           // A client that pipelines without reading would make us buffer replies without bound.

@@ -40,6 +40,8 @@ export const RECV_META_GRO_SIZE = 4;
 export const RECV_META_FLAGS = 5;
 /** 1 when the destination address (bytes 16..32 of the datagram's addrs slot) is known. */
 export const RECV_META_HAS_DST = 6;
+/** The source's IPv6 scope (sin6_scope_id: its interface, for a link-local source), 0 for none. */
+export const RECV_META_SCOPE = 7;
 /** recvBatch writes RECV_ADDR_STRIDE bytes per datagram into `addrs`: source, then destination. */
 export const RECV_ADDR_STRIDE = 32;
 export const RECV_ADDR_DST = 16;
@@ -102,13 +104,22 @@ export interface NativeBinding {
   ifFlags(name: string, ctl: number): number;
   /** SIOCGIFINDEX: index | -errno (ENODEV: not in that network namespace). */
   ifIndex(name: string, ctl: number): number;
+  /** if_indextoname into nameOut (NUL-padded): 0 | -errno (ENXIO: no such interface). */
+  ifName(index: number, nameOut: Uint8Array): number;
   /**
    * A datagram socket in the namespace the TUN's interface is in now (TUNGETDEVNETNS, Linux 5.2+),
    * for the if* calls; otherOut[0] = 1 when that is not our namespace. fd | -errno.
    */
   tunNetnsSocket(fd: number, otherOut: Int32Array): number;
-  /** A NETLINK_ROUTE socket subscribed to link changes in this namespace: fd | -errno. */
+  /** The inode of the network namespace the TUN's interface is in now (it changes when it moves) | -errno. */
+  tunNetnsId(fd: number): number;
+  /**
+   * A NETLINK_ROUTE socket subscribed to link changes in this namespace and every namespace it has an
+   * id for (NETLINK_LISTEN_ALL_NSID): fd | -errno.
+   */
   linkWatch(): number;
+  /** Give the namespace the TUN's interface is in now an id in ours, so linkWatch hears it: 0 | -errno. */
+  linkWatchFollow(tunFd: number): number;
   /** Discard everything queued on a linkWatch socket: messages read | -errno. */
   linkDrain(fd: number): number;
 
@@ -146,9 +157,10 @@ export interface NativeBinding {
     addrs: Uint8Array,
   ): number;
   /**
-   * sendmmsg windows start..end-1 to one destination (4 or 16 address bytes, by family), from
-   * `src` when given (as many bytes; IP_PKTINFO / IPV6_PKTINFO). segmentSize > 0: one UDP_SEGMENT
-   * send, all or none. The count sent from start, or -errno if the first failed.
+   * sendmmsg windows start..end-1 to one destination (4 or 16 address bytes, by family; an IPv6 one
+   * scoped to interface dstScope when not 0), from `src` when given (as many bytes; IP_PKTINFO /
+   * IPV6_PKTINFO). segmentSize > 0: one UDP_SEGMENT send, all or none. The count sent from start, or
+   * -errno if the first failed.
    */
   sendBatch(
     fd: number,
@@ -164,6 +176,7 @@ export interface NativeBinding {
     src: Uint8Array | null,
     srcIfindex: number,
     segmentSize: number,
+    dstScope: number,
   ): number;
 
   // ---- aead.c ----
@@ -266,16 +279,54 @@ export interface NativeBinding {
   ): number;
   /** Copies windows 0..count-1 back to back into dst[at...]; returns the bytes copied. */
   gather(dst: Uint8Array, at: number, slabs: SlabMemory[], slabIndex: Int32Array, offsets: Int32Array, sizes: Int32Array, count: number): number;
+
+  // ---- mac.c ----
+  /** Keyed BLAKE2s (1..32-byte key) of all of `data`, out.length (1..32) bytes into `out`: out.length | -1. */
+  blake2sMac(key: Uint8Array, data: Uint8Array, out: Uint8Array): number;
+  /**
+   * blake2sMac of windows 0..count-1 under one key: window i's MAC to out[i * outLen, (i + 1) * outLen),
+   * results[i] = outLen, or -1 (empty slot, window outside its slab; its output zeroed). Returns count.
+   */
+  blake2sMacBatch(
+    key: Uint8Array,
+    slabs: SlabMemory[],
+    slabIndex: Int32Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    out: Uint8Array,
+    outLen: number,
+    results: Int32Array,
+    count: number,
+  ): number;
+
+  // ---- xaead.c ----
+  /** HChaCha20 (draft-irtf-cfrg-xchacha-03 §2.2) of a 32-byte key and 16-byte nonce into out (32): 32. */
+  hchacha20(key: Uint8Array, nonce: Uint8Array, out: Uint8Array): number;
+  /**
+   * XChaCha20-Poly1305 seal (24-byte nonce): ciphertext || tag at out[outOffset]; out may alias
+   * plaintext. plaintext.length + 16 | -1.
+   */
+  xaeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset: number): number;
+  /**
+   * The inverse, for at most XAEAD_NATIVE_MAX_OPEN bytes of plaintext: the plaintext at
+   * out[outOffset] only if the tag verifies, else nothing written. sealed.length - 16 | -1.
+   */
+  xaeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset: number): number;
 }
+
+/** The largest plaintext the shim's xaeadOpen takes (MAX_OPEN_BYTES in native/src/xaead.c). */
+export const XAEAD_NATIVE_MAX_OPEN = 1024;
 
 /** Every function the binding must have; a stale build missing one is refused at load. */
 export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'setNonblock', 'closeFd', 'readBatch', 'writeBatch',
-  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'tunNetnsSocket', 'linkWatch', 'linkDrain',
+  'tunOpen', 'tunSetIff', 'tunGetIff', 'tunSetOffload', 'tunSetVnetHdrSize', 'ifMtu', 'ifSetMtu', 'ifFlags', 'ifIndex', 'ifName', 'tunNetnsSocket', 'tunNetnsId', 'linkWatch', 'linkWatchFollow', 'linkDrain',
   'pollOpen', 'pollStart', 'pollStop', 'pollClose', 'pollRef',
   'udpSocket', 'sockPort', 'sockSetMark', 'sockSetBuffers', 'sockSetGro', 'recvBatch', 'sendBatch',
   'aeadSeal', 'aeadOpen', 'aeadBackend',
   'aeadThreadsStart', 'aeadThreadsSubmit', 'aeadThreadsWait', 'aeadThreadsStop',
   'mallocTrim', 'execve',
   'scatterSum', 'gather',
+  'blake2sMac', 'blake2sMacBatch',
+  'hchacha20', 'xaeadSeal', 'xaeadOpen',
 ];

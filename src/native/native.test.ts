@@ -89,7 +89,7 @@ test('sendBatch with UDP_SEGMENT splits one send into datagrams; recvBatch repor
     w.set(0, mem, 0, 100);
     w.set(1, mem, 200, 100);
     w.set(2, mem, 400, 37);
-    const sent = n.sendBatch(tx, w.slabs, w.slabIndex, w.offsets, w.sizes, 0, 3, 4, Uint8Array.of(127, 0, 0, 1), rxPort, Uint8Array.of(127, 0, 0, 1), 0, 100);
+    const sent = n.sendBatch(tx, w.slabs, w.slabIndex, w.offsets, w.sizes, 0, 3, 4, Uint8Array.of(127, 0, 0, 1), rxPort, Uint8Array.of(127, 0, 0, 1), 0, 100, 0);
     assert.equal(sent, 3, 'all segments or none');
 
     const slab = new ArrayBuffer(4 * 256);

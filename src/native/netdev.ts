@@ -91,6 +91,18 @@ export function interfaceIndex(name: string, ctl = -1): number {
   return r;
 }
 
+/**
+ * The name of the interface with index `index` in our namespace, or null when there is none.
+ * @throws NativeError for any other failure.
+ */
+export function interfaceName(index: number): string | null {
+  const out = new Uint8Array(IFNAMSIZ);
+  const r = requireNative('interface lookup').ifName(index, out);
+  if (r === E_NODEV || r === E_NXIO) return null;
+  if (r < 0) throw new NativeError(r, 'if_indextoname', `interface ${index}`);
+  return decodeName(out);
+}
+
 /** SIOCGIFMTU. @throws NativeError (ENODEV: no such interface). */
 export function interfaceMtu(name: string, ctl = -1): number {
   assertName(name);

@@ -1,7 +1,7 @@
 // The text forms of addresses and prefixes: what `wg` accepts and prints.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCidr, formatCidr, parseIp, formatIp } from './address.js';
+import { parseCidr, formatCidr, parseIp, formatIp, formatIpZone, isZone, parseIpZone } from './address.js';
 
 function ip4(a: number, b: number, c: number, d: number): Uint8Array {
   return Uint8Array.of(a, b, c, d);
@@ -104,3 +104,86 @@ test('formatIp and parseIp round trip random addresses', () => {
   }
   assert.equal(parseIp('nonsense'), null);
 });
+
+test('zones (RFC 4007 §11.2): an interface name or index after an IPv6 address, kept as written', () => {
+  assert.deepEqual(parseIpZone('fe80::1%eth0'), { ip: ip6(0xfe800000, 0, 0, 1), zone: 'eth0' });
+  assert.deepEqual(parseIpZone('FE80:0::1%7'), { ip: ip6(0xfe800000, 0, 0, 1), zone: '7' });
+  assert.deepEqual(parseIpZone('2001:db8::1'), { ip: ip6(0x20010db8, 0, 0, 1), zone: '' });
+  assert.deepEqual(parseIpZone('192.0.2.1'), { ip: ip4(192, 0, 2, 1), zone: '' });
+  for (const bad of ['fe80::1%', 'fe80::1%a/b', 'fe80::1%a:b', 'fe80::1%a b', 'fe80::1%a%b', 'fe80::1%x]', 'fe80::1%.', 'fe80::1%..',
+    'fe80::1%0123456789abcdef', '192.0.2.1%eth0', 'fe80::g%eth0', '%eth0']) {
+    assert.equal(parseIpZone(bad), null, bad);
+  }
+  assert.ok(isZone('vA') && isZone('wg0.100') && isZone('4294967295') && isZone('123456789abcdef'));
+  assert.ok(!isZone('') && !isZone('123456789abcdef0'), '1..15 bytes');
+  assert.equal(formatIpZone(ip6(0xfe800000, 0, 0, 1), 'eth0'), 'fe80::1%eth0');
+  assert.equal(formatIpZone(ip6(0xfe800000, 0, 0, 1), ''), 'fe80::1');
+  for (const text of ['fe80::1%eth0', 'fe80::abcd:1%12', '2001:db8::%lo']) {
+    const p = parseIpZone(text)!;
+    assert.equal(formatIpZone(p.ip, p.zone), text, 'round trip');
+  }
+});
+
+/** The obvious version parseIp replaced (regular expressions and splits): its slow twin. */
+function slowParseIp(text: string): Uint8Array | null {
+  const v4 = (t: string, out: Uint8Array, at: number): boolean => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t);
+    if (m === null) return false;
+    for (let i = 0; i < 4; i++) {
+      const part = m[i + 1]!;
+      if ((part.length > 1 && part[0] === '0') || Number(part) > 255) return false;
+      out[at + i] = Number(part);
+    }
+    return true;
+  };
+  if (!text.includes(':')) {
+    const out = new Uint8Array(4);
+    return v4(text, out, 0) ? out : null;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const parts = halves.map((h) => (h === '' ? [] : h.split(':')));
+  const groups: number[][] = [[], []];
+  for (let h = 0; h < parts.length; h++) {
+    for (let i = 0; i < parts[h]!.length; i++) {
+      const part = parts[h]![i]!;
+      const last = h === parts.length - 1 && i === parts[h]!.length - 1;
+      if (last && part.includes('.')) {
+        const q = new Uint8Array(4);
+        if (!v4(part, q, 0)) return null;
+        groups[h]!.push((q[0]! << 8) | q[1]!, (q[2]! << 8) | q[3]!);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(part)) groups[h]!.push(parseInt(part, 16));
+      else return null;
+    }
+  }
+  const n = groups[0]!.length + groups[1]!.length;
+  if (halves.length === 2 ? n > 7 : n !== 8) return null;
+  const all = [...groups[0]!, ...new Array<number>(8 - n).fill(0), ...groups[1]!];
+  const out = new Uint8Array(16);
+  for (let g = 0; g < 8; g++) {
+    out[2 * g] = all[g]! >>> 8;
+    out[2 * g + 1] = all[g]! & 0xff;
+  }
+  return out;
+}
+
+test('parseIp agrees with its slow twin on random text near the address forms', () => {
+  const rand = rng(7);
+  const pieces = ['0', '1', '9', '00', '25', '255', '256', '01', 'a', 'F', 'ffff', '12345', 'g', '.', ':', '::', ':::', '%', ' ', '1.2.3.4'];
+  for (let n = 0; n < 50_000; n++) {
+    let text = '';
+    const len = 1 + (rand() % 14);
+    for (let i = 0; i < len; i++) text += pieces[rand() % pieces.length];
+    assert.deepEqual(parseIp(text), slowParseIp(text), JSON.stringify(text));
+  }
+  // And on valid addresses, each with one character changed.
+  const alphabet = '0123456789abcdefABCDEF.:x';
+  for (let n = 0; n < 20_000; n++) {
+    const ip = Uint8Array.from({ length: n % 2 === 0 ? 4 : 16 }, () => (rand() % 3 === 0 ? 0 : rand() & 0xff));
+    const text = formatIp(ip);
+    const at = rand() % text.length;
+    const changed = text.slice(0, at) + alphabet[rand() % alphabet.length] + text.slice(at + 1);
+    assert.deepEqual(parseIp(changed), slowParseIp(changed), JSON.stringify(changed));
+  }
+});
+

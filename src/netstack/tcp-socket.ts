@@ -23,13 +23,16 @@
  * Nagle is off by default (the brief's choice, unlike Node's default): setNoDelay(false) turns it on.
  */
 import { Duplex } from 'node:stream';
-import type { LookupFunction } from 'node:net';
 import { formatIp, parseIp } from '../net/address.js';
+import { connectArgs, resolveHost, type TcpConnectOptions } from './tcp-connect.js';
 import { WheelTimer } from './timer-wheel.js';
 import type { Connection, ConnectionHandler, TcpErrorCode } from './tcp/connection.js';
 import { RECV_CHUNK_BYTES } from './tcp/constants.js';
-import { tcpError, type Tcp } from './tcp/tcp.js';
+import type { Tcp } from './tcp/tcp.js';
+import { tcpError } from './tcp/errors.js';
 import type { IpFamily } from './transport.js';
+
+export type { TcpConnectOptions };
 
 export interface TcpSocketOptions {
   /** As net.Socket: false ends our side when the peer's FIN arrives. Default false. */
@@ -40,21 +43,6 @@ export interface TcpSocketOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
-}
-
-export interface TcpConnectOptions {
-  port: number;
-  /** An IP literal, or a name resolved by `lookup`. Default 'localhost'. */
-  host?: string;
-  localAddress?: string;
-  localPort?: number;
-  /** 4 or 6 to pick the address family of a name; 0 either. */
-  family?: number;
-  lookup?: LookupFunction;
-  noDelay?: boolean;
-  keepAlive?: boolean;
-  keepAliveInitialDelay?: number;
-  timeout?: number;
 }
 
 /** Node's AddressInfo shape. */
@@ -152,58 +140,21 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
 
   /** net.Socket#connect(options[, listener]) or connect(port[, host][, listener]). */
   connect(options: TcpConnectOptions | number, host?: string | (() => void), listener?: () => void): this {
-    let opts: TcpConnectOptions;
-    if (typeof options === 'number') {
-      if (typeof host === 'function') {
-        listener = host;
-        host = undefined;
-      }
-      opts = { port: options, host: host as string | undefined };
-    } else {
-      opts = options;
-      if (typeof host === 'function') listener = host;
-    }
-    const port = Number(opts.port);
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-      throw new RangeError(`options.port should be >= 1 and < 65536, got ${String(opts.port)}`);
-    }
+    const { opts, port, done } = connectArgs(options, host, listener);
     if (this.connecting || this.conn !== null) throw new Error('socket is already connecting or connected');
-    if (listener !== undefined) this.once('connect', listener);
+    if (done !== undefined) this.once('connect', done);
     if (opts.noDelay !== undefined) this.noDelay = opts.noDelay;
     if (opts.keepAlive !== undefined) this.keepAliveOn = opts.keepAlive;
     if (opts.keepAliveInitialDelay !== undefined) this.keepAliveDelayMs = opts.keepAliveInitialDelay;
     if (opts.timeout !== undefined) this.setTimeout(opts.timeout);
     this.connecting = true;
     this.connectPort = port;
-    const name = opts.host ?? 'localhost';
-    this.connectHost = name;
-    const literal = parseIp(name);
-    if (literal !== null) {
-      this.start(literal, port, opts);
-      return this;
-    }
-    const lookup = opts.lookup;
-    if (lookup === undefined) {
-      const err = tcpError('ENOTFOUND', 'getaddrinfo', name);
-      (err as NodeJS.ErrnoException & { hostname: string }).hostname = name;
-      process.nextTick(() => this.destroy(err));
-      return this;
-    }
-    const fam = opts.family === 4 || opts.family === 6 ? opts.family : 0;
-    lookup(name, { family: fam, all: false }, (err, address, family) => {
-      const addr = typeof address === 'string' ? address : '';
-      this.emit('lookup', err, addr, family, name);
+    this.connectHost = opts.host ?? 'localhost';
+    resolveHost(this.connectHost, opts, (err, ip, address, family, looked) => {
+      if (looked) this.emit('lookup', err, address, family, this.connectHost);
       if (this.destroyed) return;
-      if (err) {
-        this.destroy(err);
-        return;
-      }
-      const ip = parseIp(addr);
-      if (ip === null) {
-        this.destroy(tcpError('EINVAL', 'connect', `lookup returned ${addr}`));
-        return;
-      }
-      this.start(ip, port, opts);
+      if (err !== null) this.destroy(err);
+      else this.start(ip!, port, opts);
     });
     return this;
   }

@@ -9,13 +9,18 @@
  *   returns null stops reading until resume() (backpressure).
  * - Writing: one writeBatch per call, then every buffer is released. A full kernel queue (EAGAIN)
  *   drops the rest and counts it: a TUN write queue would only add latency to what TCP re-sends.
- * - Events: the interface is checked every WATCH_INTERVAL_MS (an unref'd timer): 'up'/'down' on
- *   IFF_UP changes, 'mtu' on MTU changes. 'closed' when the interface is deleted, which the fd tells
- *   at once (EPOLLERR, then EBADFD from read or TUNGETIFF). An interface moved to another network
- *   namespace (`ip link set dev X netns NS`, WireGuard's namespace trick) keeps its fd working, and
- *   its state is read in the namespace it is in now (TUNGETDEVNETNS): `ip link set up` there brings
- *   the device up here. Where the kernel or our privileges cannot reach into that namespace, a moved
- *   interface keeps reading and writing but reports no link state until it comes back.
+ * - Events: 'up'/'down' on IFF_UP changes, 'mtu' on MTU changes, heard at once on a netlink socket
+ *   subscribed to link changes, and checked every WATCH_INTERVAL_MS besides (an unref'd timer).
+ *   'closed' when the interface is deleted, which the fd tells at once (EPOLLERR, then EBADFD from
+ *   read or TUNGETIFF). An interface moved to another network namespace (`ip link set dev X netns
+ *   NS`, WireGuard's namespace trick) keeps its fd working; its state is read, and its link changes
+ *   heard, in the namespace it is in now (TUNGETDEVNETNS): the move itself is a link change where it
+ *   was, and the netlink socket, which hears every namespace ours has an id for, is made to hear the
+ *   new one (an id holds no reference: a deleted namespace still goes, and the interface with it), so
+ *   `ip link set up` there brings the device up here at once. A packet read while the link was thought down proves it up (the kernel
+ *   hands a TUN nothing while it is down): the state is read again before the packet is handed on.
+ *   Where the kernel or our privileges cannot reach into that namespace, a moved interface keeps
+ *   reading and writing but reports no link state until it comes back.
  * - Offloads (option `offload`): IFF_VNET_HDR and TUNSETOFFLOAD as wireguard-go; reads split TSO
  *   super-packets, writes coalesce TCP runs (offload-linux.ts, with the measurements). Off unless
  *   asked for; the daemon asks (WGTS_TUN_OFFLOAD=0 says no). `offloadActive` says whether the kernel
@@ -114,6 +119,8 @@ export class LinuxTun implements Tun, VnetCounters {
   private isUp: boolean;
   /** The interface is in another network namespace than this process (its fd still works). */
   private moved: boolean;
+  /** Moved where its state cannot be read (old kernel, no privilege there). */
+  private blind: boolean;
   private closed: boolean;
   private paused: boolean;
   /** Reading stopped because the Source had nothing; resume() restarts it. */
@@ -122,9 +129,11 @@ export class LinuxTun implements Tun, VnetCounters {
   private source: Source | null;
   private poll: FdPoll | null;
   private timer: ReturnType<typeof setInterval> | null;
-  /** Netlink link-change notifications (this namespace): refresh() at once instead of at the next tick. */
+  /** Netlink link-change notifications: refresh() at once instead of at the next tick. */
   private linkFd = -1;
   private linkPoll: FdPoll | null = null;
+  /** The interface's namespace when last looked (tunNetnsId; negative: the kernel cannot say). */
+  private netnsId = 0;
   /** Buffers taken from the Source for the next read (the plain path; the vnet path has its own). */
   private readonly slots: ReadSlots;
   private readonly out: PacketBuffer[];
@@ -154,6 +163,7 @@ export class LinuxTun implements Tun, VnetCounters {
     this.mtuValue = mtu;
     this.isUp = false;
     this.moved = false;
+    this.blind = false;
     this.closed = false;
     this.paused = false;
     this.starved = false;
@@ -266,9 +276,10 @@ export class LinuxTun implements Tun, VnetCounters {
   }
 
   /**
-   * Subscribe to link changes so `ip link set up` reaches the device at once (wireguard-go reacts to
-   * its TUN events immediately). The 1 s timer stays as the fallback: it also covers an interface
-   * moved to another namespace, whose changes this namespace's netlink does not see.
+   * Subscribe to link changes, so `ip link set up` reaches the device at once (wireguard-go reacts to
+   * its TUN events immediately): in our namespace, and in the one the interface was moved to once
+   * refresh() has seen it there and given it an id in ours (followNamespace). The 1 s timer stays as
+   * the fallback (no netlink, or no right to do that).
    */
   private watchLinks(): void {
     const fd = this.native.linkWatch();
@@ -285,6 +296,25 @@ export class LinuxTun implements Tun, VnetCounters {
     );
     this.linkPoll.ref(false);
     this.linkPoll.start(POLL_READABLE);
+  }
+
+  private unwatchLinks(): void {
+    this.linkPoll?.close();
+    this.linkPoll = null;
+    if (this.linkFd >= 0) closeFd(this.linkFd);
+    this.linkFd = -1;
+  }
+
+  /**
+   * The interface moved (its leaving was a link change here, or the timer saw it): let the watch hear
+   * the namespace it is in now. Done before its state is read, so no change made there after this
+   * read goes unheard.
+   */
+  private followNamespace(): void {
+    const ns = this.native.tunNetnsId(this.fd);
+    if (ns === this.netnsId) return;
+    this.netnsId = ns;
+    if (ns >= 0 && this.linkFd >= 0) this.native.linkWatchFollow(this.fd);
   }
 
   private ready(status: number): void {
@@ -307,6 +337,13 @@ export class LinuxTun implements Tun, VnetCounters {
 
   /** Reads one batch into the held slots (topping them up first) and hands it to the handler. */
   private readBatch(): void {
+    // Readable while thought down: the link came up and the event is not in yet (a move, a missed
+    // message). Read the state first, so 'up' reaches the device before the packets do (not where
+    // it cannot be read: that would cost every batch the syscalls for nothing).
+    if (!this.isUp && !this.blind) {
+      this.refresh();
+      if (this.closed) return;
+    }
     const vnet = this.vnet;
     if (vnet !== null) {
       // Read, split, hand on (offload-linux.ts); the outcomes are those of the plain read below.
@@ -393,10 +430,7 @@ export class LinuxTun implements Tun, VnetCounters {
     this.timer = null;
     this.poll?.close();
     this.poll = null;
-    this.linkPoll?.close();
-    this.linkPoll = null;
-    if (this.linkFd >= 0) closeFd(this.linkFd);
-    this.linkFd = -1;
+    this.unwatchLinks();
     closeFd(this.fd);
     this.slots.release(0);
   }
@@ -422,12 +456,15 @@ export class LinuxTun implements Tun, VnetCounters {
         return;
       }
       this.ifname = info.name; // the kernel's name follows renames
+      this.followNamespace();
       ctl = interfaceControl(this.fd);
       if (ctl !== null) {
         this.moved = ctl.otherNamespace;
+        this.blind = false;
       } else {
         // No view into other namespaces (old kernel, no privilege): by name in ours, while it is here.
         this.moved = interfaceIndex(this.ifname) !== this.ifindex;
+        this.blind = this.moved;
         if (this.moved) return;
       }
       const c = ctl === null ? -1 : ctl.fd;

@@ -2,9 +2,9 @@
  * A Tunnel against the kernel's own TCP/IP stack (root; runs in CI). Topology:
  *
  *   root namespace (this process)                   namespace wgts-tun-<pid>
- *   Tunnel: NetStack 10.78.0.1, fd78::1              wireguard-go on TUN wgt0: 10.78.0.2/24, fd78::2/64
+ *   Tunnel: NetStack 10.78.0.1, fd78::1              wireguard-go on TUN wgt<pid>: 10.78.0.2/24, fd78::2/64
  *   default bind on a random port                    listen-port 51820; the kernel behind it runs
- *   vtun<pid> <198.19.0.1, fd19::1>  <---- veth ---->  veth0 <198.19.0.2, fd19::2>   ping, socat, DNS
+ *   vtun<pid> <198.19.N.1, fd19:N::1>  <---- veth ---->  veth0 <198.19.N.2, fd19:N::2>   ping, socat, DNS
  *
  * The peer is upstream wireguard-go when installed (~/go/bin/wireguard), Debian's otherwise. Checked:
  * the kernel pings the Tunnel's addresses; UDP echo both ways and both families, with datagrams that
@@ -13,6 +13,7 @@
  * server (python3 -m http.server) with its SHA-256 checked, uploads to a kernel sink that answers with
  * the SHA-256 it computed, the kernel's curl fetching from a server listening on the Tunnel, both
  * families, and a download and an upload again with 1% of the tunnel's datagrams dropped by iptables.
+ * The last test puts a wgts daemon from this tree in wireguard-go's place and runs a shorter round.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,12 +28,17 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keyToBase64 } from '../crypto/keys.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
-import { IN_CI, makeNamespace, netnsUnavailable, nsExec, nsExecAsync, peerBinaries, removeNamespace, sh, startPeerDaemon, stopChild, which } from '../device/_netns.js';
+import { IN_CI, makeNamespace, netnsUnavailable, nsExec, nsExecAsync, peerBinaries, removeNamespace, sh, startPeerDaemon, stopChild, which, type PeerBinary } from '../device/_netns.js';
 import { Tunnel } from './tunnel.js';
 
 const NS = `wgts-tun-${process.pid}`;
 const VETH = `vtun${process.pid}`.slice(0, 15);
-const IF = 'wgt0';
+// The UAPI socket directory is shared by every namespace: the interface name carries the pid too.
+const IF = `wgt${process.pid}`.slice(0, 15);
+// The outer addresses sit in the root namespace too: a subnet of the pid's own keeps parallel runs apart.
+const SUBNET = 1 + (process.pid % 250);
+const OUTER_ROOT = `198.19.${SUBNET}.1`;
+const OUTER_NS = `198.19.${SUBNET}.2`;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ZONE = {
   'db.test': { A: ['10.78.0.40'], AAAA: ['fd78::40'] },
@@ -121,9 +127,16 @@ interface Bench {
   cleanup(): Promise<void>;
 }
 
-/** The namespace, wireguard-go in it, the DNS server and the UDP echo, and a Tunnel with a handshake done. */
-async function setUp(): Promise<Bench> {
-  if (upstream === undefined) assert.fail('no wireguard-go binary installed');
+/** A wgts daemon from this tree, as the peer (the daemon face against the library face). */
+const wgtsDaemon: PeerBinary = {
+  label: 'wgts',
+  path: process.execPath,
+  args: (i) => [join(HERE, '..', 'cli', 'main.js'), '-f', i],
+};
+
+/** The namespace, the peer daemon in it (wireguard-go unless told), the DNS server and the UDP echo, and a Tunnel with a handshake done. */
+async function setUp(peer: PeerBinary | undefined = upstream): Promise<Bench> {
+  if (peer === undefined) assert.fail('no wireguard-go binary installed');
   const dir = mkdtempSync(join(tmpdir(), 'wgts-tunnel-'));
   const children: ChildProcess[] = [];
   let tunnel: Tunnel | null = null;
@@ -141,10 +154,10 @@ async function setUp(): Promise<Bench> {
     }
   };
   try {
-    makeNamespace(NS, VETH, '198.19.0.1', '198.19.0.2', 'fd19::1', 'fd19::2');
+    makeNamespace(NS, VETH, OUTER_ROOT, OUTER_NS, `fd19:${SUBNET}::1`, `fd19:${SUBNET}::2`);
     const wgKey = generatePrivateKey();
     const myKey = generatePrivateKey();
-    children.push(await startPeerDaemon(upstream, NS, IF));
+    children.push(await startPeerDaemon(peer, NS, IF));
     writeFileSync(join(dir, 'key'), keyToBase64(wgKey) + '\n', { mode: 0o600 });
     nsExec(NS, 'wg', ['set', IF, 'private-key', join(dir, 'key'), 'listen-port', '51820', 'peer', keyToBase64(publicKey(myKey)), 'allowed-ips', '10.78.0.1/32,fd78::1/128']);
     nsExec(NS, 'ip', ['addr', 'add', '10.78.0.2/24', 'dev', IF]);
@@ -162,7 +175,7 @@ DNS = 10.78.0.2, test
 
 [Peer]
 PublicKey = ${keyToBase64(publicKey(wgKey))}
-Endpoint = 198.19.0.2:51820
+Endpoint = ${OUTER_NS}:51820
 AllowedIPs = 10.78.0.0/24, fd78::/64
 PersistentKeepalive = 25
 `);
@@ -304,6 +317,54 @@ test('TCP against the kernel: fetch 256 MiB (SHA-256), upload, curl to a server 
     const dropped = nsExec(NS, 'iptables', ['-L', '-v', '-n', '-x']);
     assert.match(dropped, /^\s*[1-9]\d*\s+\d+\s+DROP/m, `iptables dropped nothing:\n${dropped}`);
     assert.ok(t.stats().tcp.retransmits > 0, 'losses were repaired by retransmission');
+    web.close();
+  } finally {
+    await bench.cleanup();
+  }
+});
+
+test('Tunnel against the kernel behind a wgts daemon: ping, UDP echo, DNS, fetch and upload (SHA-256), curl to the Tunnel', { skip }, async () => {
+  const bench = await setUp(wgtsDaemon);
+  try {
+    const t = bench.tunnel;
+    await within(nsExecAsync(NS, 'ping', ['-c', '2', '-W', '5', '10.78.0.1']), 'ping 10.78.0.1');
+    await within(nsExecAsync(NS, 'ping', ['-6', '-c', '2', '-W', '5', 'fd78::1']), 'ping fd78::1');
+    const s = t.createSocket('udp6');
+    const data = randomBytes(3000);
+    const echoed = once(s, 'message') as Promise<[Buffer]>;
+    s.send(data, 7777, 'fd78::2');
+    assert.deepEqual((await within(echoed, 'udp6 echo'))[0], data);
+    s.close();
+    assert.deepEqual(await within(t.lookup('db.test'), 'lookup db.test'), ['10.78.0.40', 'fd78::40']);
+
+    const file = join(bench.dir, 'file.bin');
+    execFileSync('head', ['-c', String(64 << 20), '/dev/urandom'], { stdio: ['ignore', openSync(file, 'w'), 'ignore'] });
+    const hash = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
+    await startInNs(['python3', '-m', 'http.server', '8000', '--bind', '::', '--directory', bench.dir], null).then((c) => bench.children.push(c));
+    await startInNs(['socat', 'TCP6-LISTEN:9001,ipv6only=0,fork,reuseaddr', 'SYSTEM:sha256sum'], null).then((c) => bench.children.push(c));
+    await listening(8000);
+    await listening(9001);
+    for (const url of ['http://10.78.0.2:8000/file.bin', 'http://[fd78::2]:8000/file.bin']) {
+      const res = await within(fetch(url, { dispatcher: t.dispatcher }), `GET ${url}`);
+      assert.equal(await within(bodyDigest(res), `body of ${url}`, 120_000), hash, url);
+    }
+    const up = randomBytes(16 << 20);
+    const sock = t.connect(9001, '10.78.0.2');
+    const reply = new Promise<string>((resolve, reject) => {
+      let text = '';
+      sock.on('data', (d: Buffer) => (text += d.toString()));
+      sock.once('end', () => resolve(text));
+      sock.once('error', reject);
+    });
+    sock.end(up);
+    assert.equal((await within(reply, 'upload', 120_000)).split(' ')[0], createHash('sha256').update(up).digest('hex'));
+
+    const web = http.createServer((_req, res) => res.end(up.subarray(0, 1 << 20)));
+    const server = t.createServer((c) => web.emit('connection', c));
+    server.listen(8080);
+    await within(once(server, 'listening'), 'listen 8080');
+    const out = await within(nsExecAsync(NS, 'sh', ['-c', "curl -gsSf --max-time 60 'http://[fd78::1]:8080/' | sha256sum"]), 'curl', 90_000);
+    assert.equal(out.split(' ')[0], createHash('sha256').update(up.subarray(0, 1 << 20)).digest('hex'));
     web.close();
   } finally {
     await bench.cleanup();

@@ -68,7 +68,7 @@ if command -v iperf3 >/dev/null; then
   check "iperf3 UDP $IF1 -> peer" iperf_once 2 -u -b 200M
   check "iperf3 UDP peer -> $IF1 (reverse)" iperf_once 2 -u -b 200M -R
 else
-  echo "ok - iperf3 UDP # SKIP not installed"
+  skip_check "iperf3 UDP" "not installed"
 fi
 
 # --- a large MTU ---

@@ -22,7 +22,12 @@ check "--version prints wgts vX.Y.Z" bash -c "'$NODE' '$MAIN' --version | grep -
 check "--help exits 0 with usage" bash -c "'$NODE' '$MAIN' --help | grep -q '^Usage: wgts'"
 
 # --- refusals ---
-out=$(ip netns exec "$NS1" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "${WGTS[@]}" "$IF1" 2>&1) && rc=0 || rc=$?
+# Unprivileged: nobody, with no capability but CAP_DAC_READ_SEARCH (ambient, so it survives exec; all
+# others gone from the bounding set too), so it can read the clone wherever it is (under a directory
+# only root may enter, say) and still lacks CAP_NET_ADMIN: the refusal it meets is the kernel's own.
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+dac_read_search
+  --ambient-caps=+dac_read_search --bounding-set=-all,+dac_read_search)
+out=$(ip netns exec "$NS1" "${NOBODY[@]}" "${WGTS[@]}" "$IF1" 2>&1) && rc=0 || rc=$?
 check "unprivileged start fails with exit 1" test "$rc" = 1
 check "  ... saying why (permission / CAP_NET_ADMIN)" grep -Eqi "CAP_NET_ADMIN|permission|not permitted" <<<"$out"
 check "  ... leaving no interface behind" link_gone "$NS1" "$IF1"

@@ -58,6 +58,9 @@ export class FakeIp implements IpOutput {
   sent = 0;
   dropped = 0;
   delivered = 0;
+  /** While true, alloc() refuses (a pool at its budget, a paused device); resume() ends it. */
+  refusing = false;
+  refused = 0;
   /** Optional tap on every segment this side sends (before faults). */
   tap: ((seg: Uint8Array, info: IpInfo) => void) | null = null;
   private readonly pending: PacketBuffer[] = [];
@@ -82,6 +85,10 @@ export class FakeIp implements IpOutput {
   }
 
   alloc(_family: IpFamily, transportBytes: number): PacketBuffer | null {
+    if (this.refusing) {
+      this.refused++;
+      return null;
+    }
     const buf = this.link.pool.get(HEADROOM_BYTES + IP_HEADER_ROOM + transportBytes + TAILROOM_BYTES);
     if (buf === null) return null;
     buf.start += IP_HEADER_ROOM;
@@ -128,6 +135,12 @@ export class FakeIp implements IpOutput {
     return true;
   }
 
+  /** Buffers again: tell TCP, as the IP layer does on the device's resume(). */
+  resume(): void {
+    this.refusing = false;
+    this.tcp?.onWritable();
+  }
+
   isLocal(address: Uint8Array): boolean {
     const own = address.length === 4 ? this.address : this.address6;
     for (let i = 0; i < own.length; i++) if (own[i] !== address[i]) return false;
@@ -144,6 +157,11 @@ export class FakeIp implements IpOutput {
   }
 
   private enqueue(buf: PacketBuffer, info: IpInfo): void {
+    if (this.link.sync) {
+      // Straight into the peer, inside the sender's call (re-entrancy test).
+      this.up(buf, info);
+      return;
+    }
     this.pending.push(buf);
     this.pendingInfo.push(info);
     this.schedule();
@@ -197,6 +215,8 @@ export interface LinkOptions {
   tcp?: Partial<TcpOptions>;
   /** Separate options for side B. */
   tcpB?: Partial<TcpOptions>;
+  /** Deliver each packet synchronously inside send() (a loop with no queue): tests re-entrancy. */
+  sync?: boolean;
 }
 
 /** Two stacks (a at 10.0.0.1 / fd00::1, b at 10.0.0.2 / fd00::2) over one link. */
@@ -206,6 +226,7 @@ export class Link {
   readonly pool: TieredPool;
   readonly rng: Rng;
   readonly delayMs: number;
+  readonly sync: boolean;
   readonly a: FakeIp;
   readonly b: FakeIp;
   readonly tcpA: Tcp;
@@ -218,6 +239,7 @@ export class Link {
     this.pool = new TieredPool({ debug: true });
     this.rng = new Rng(options.seed ?? 1);
     this.delayMs = options.delayMs ?? 1;
+    this.sync = options.sync === true;
     const mtu = options.mtu ?? 1420;
     this.a = new FakeIp(this, 1, mtu);
     this.b = new FakeIp(this, 2, mtu);
@@ -342,8 +364,9 @@ export class RawPeer {
     const out: RawSegment = {
       srcPort: seg.srcPort,
       dstPort: seg.dstPort,
-      seq: seg.seq,
-      ack: seg.ack,
+      // Unsigned, as the tests write them (the engine holds int32, seq.ts).
+      seq: seg.seq >>> 0,
+      ack: seg.ack >>> 0,
       flags: seg.flags,
       window: seg.window,
       data: b.slice(seg.dataAt, seg.dataEnd),
@@ -351,10 +374,10 @@ export class RawPeer {
     if (seg.mss > 0) out.mss = seg.mss;
     if (seg.wscale >= 0) out.wscale = seg.wscale;
     if (seg.sackPermitted) out.sackPermitted = true;
-    if (seg.hasTimestamp) out.ts = [seg.tsVal, seg.tsEcr];
+    if (seg.hasTimestamp) out.ts = [seg.tsVal >>> 0, seg.tsEcr >>> 0];
     if (seg.sackCount > 0) {
       out.sack = [];
-      for (let i = 0; i < seg.sackCount; i++) out.sack.push([seg.sack[2 * i]!, seg.sack[2 * i + 1]!]);
+      for (let i = 0; i < seg.sackCount; i++) out.sack.push([seg.sack[2 * i]! >>> 0, seg.sack[2 * i + 1]! >>> 0]);
     }
     return out;
   }

@@ -1,40 +1,23 @@
 /**
- * One TCP connection: the TCB and its state machine, RFC 9293 §3.3.2 (states) and §3.10.7 (SEGMENT
- * ARRIVES), checked step by step:
- *
- *   SYN-SENT (§3.10.7.3): ACK check, RST (acceptable only if it ACKs our SYN), SYN with or without
- *     ACK (the latter is a simultaneous open: SYN-RECEIVED with a SYN-ACK on our own ISS).
- *   Otherwise (§3.10.7.4): PAWS (RFC 7323 §5.3); first, sequence acceptability (the four cases, with
- *     the zero-window allowance for ACKs); second, RST by RFC 5961 §3.2 (exactly RCV.NXT resets,
- *     anywhere else in the window draws a challenge ACK); fourth, SYN by RFC 5961 §4 (challenge ACK;
- *     a retransmitted SYN in SYN-RECEIVED re-sends the SYN-ACK); fifth, ACK by RFC 5961 §5.2 (too new
- *     or older than MAX.SND.WND: challenge ACK, dropped) and the per-state transitions; sixth URG is
- *     ignored (data is delivered inline, RFC 6093 §6); seventh the text and eighth the FIN (receiver.ts)
- *     with their state transitions, including simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT).
- *
- * The send and receive halves live in sender.ts and receiver.ts; this file owns the state, the
- * negotiated options, the three timers (retransmission, delayed ACK, keepalive/TIME-WAIT/FIN-WAIT-2)
- * and the user calls (RFC 9293 §3.10.1-5: OPEN, SEND, RECEIVE, CLOSE, ABORT), and tells its handler
- * (the Node socket) what happened. Everything it needs from the stack comes through ConnectionHost.
+ * One TCP connection: the TCB (RFC 9293 §3.3.1's variables, held by the sender and receiver halves,
+ * sender.ts and receiver.ts), the options agreed in the handshake, and RFC 9293's event processing
+ * split as the RFC writes it: the user calls (§3.10.1-5: OPEN, SEND, RECEIVE, CLOSE, ABORT) and the
+ * endings here, SEGMENT ARRIVES (§3.10.7) in segment-arrives.ts, the timeouts (§3.10.8) on the
+ * timers of conn-timers.ts. The connection tells its handler (the Node socket) what happened only at
+ * the end-of-batch flush, never from inside segment processing, so a handler may call back into it.
+ * Everything it needs from the stack comes through ConnectionHost.
  */
 import { IPPROTO_TCP, type IpFamily, type IpOutput } from '../transport.js';
 import type { TimerWheel } from '../timer-wheel.js';
-import { WheelTimer } from '../timer-wheel.js';
 import type { CongestionControl } from './congestion.js';
 import {
   ACK,
   DATA_RETRIES,
   DEFAULT_MSS_V4,
   DEFAULT_MSS_V6,
-  DELACK_MS,
   FIN,
   FIN_WAIT_2_TIMEOUT_MS,
-  KEEPALIVE_IDLE_MS,
-  KEEPALIVE_INTERVAL_MS,
-  KEEPALIVE_PROBES,
-  OOW_ACK_INTERVAL_MS,
   ORPHAN_RETRIES,
-  PAWS_IDLE_MS,
   PSH,
   RST,
   SYN,
@@ -44,48 +27,18 @@ import {
   TIMESTAMP_OPTION_BYTES,
   TIME_WAIT_MS,
 } from './constants.js';
-import type { Segment } from './header.js';
+import { ConnTimers, WaitKind, type TimerOwner } from './conn-timers.js';
+import type { TcpErrorCode } from './errors.js';
 import { finishChecksum, pseudoHeaderBase, writeHeader } from './header.js';
 import { optionBytes, sendSegment, type SegmentSource, maxSackBlocks } from './output.js';
 import { Receiver } from './receiver.js';
 import { RtxKind, Sender, type SenderHost } from './sender.js';
 import { FIN_FLAG, SYN_FLAG } from './sent-records.js';
-import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { seqGe, seqLe } from './seq.js';
+import { canSend, isSynchronized, State, type ConnectionHandler } from './state.js';
 
-/** RFC 9293 §3.3.2 states (LISTEN is a Listener, not a Connection). */
-export const enum State {
-  CLOSED = 0,
-  SYN_SENT = 1,
-  SYN_RECEIVED = 2,
-  ESTABLISHED = 3,
-  FIN_WAIT_1 = 4,
-  FIN_WAIT_2 = 5,
-  CLOSE_WAIT = 6,
-  CLOSING = 7,
-  LAST_ACK = 8,
-  TIME_WAIT = 9,
-}
-
-export const STATE_NAMES: readonly string[] = [
-  'CLOSED', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
-];
-
-/** Errors a connection ends with, named as Node names the errno values. */
-export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'ECONNABORTED';
-
-/** What a connection tells its user (the Node socket). */
-export interface ConnectionHandler {
-  /** Active open completed (ESTABLISHED). */
-  onConnect(): void;
-  /** In-order data or the end of the stream can be pulled. */
-  onReadable(): void;
-  /** Send-buffer space was freed. */
-  onWritable(): void;
-  /** The connection failed; no more events follow. */
-  onError(code: TcpErrorCode): void;
-  /** Bytes the user's stream holds that it has not consumed (they count against the window). */
-  heldBytes(): number;
-}
+export { State, STATE_NAMES, isSynchronized, type ConnectionHandler } from './state.js';
+export type { TcpErrorCode };
 
 /** What a connection needs from its stack (tcp.ts implements it). */
 export interface ConnectionHost {
@@ -97,21 +50,16 @@ export interface ConnectionHost {
   remove(c: Connection): void;
   /** The connection entered TIME-WAIT: track it in the bounded TIME-WAIT list. */
   enteredTimeWait(c: Connection): void;
-  /** A passive connection reached ESTABLISHED (hand it to its listener), or died half-open. */
+  /** A passive connection reached ESTABLISHED: hand it to its listener. */
   passiveEstablished(c: Connection): void;
-  passiveDropped(c: Connection): void;
   /** RFC 5961 §7: may one more challenge ACK go out now (stack-wide budget)? */
   challengeAllowed(now: number): boolean;
+  /** Around work that may send (timers): segments that come back meanwhile wait until leave(). */
+  enter(): void;
+  leave(): void;
 }
 
-const enum KeepKind {
-  NONE = 0,
-  KEEPALIVE = 1,
-  FIN_WAIT_2 = 2,
-  TIME_WAIT = 3,
-}
-
-export class Connection implements SenderHost, SegmentSource {
+export class Connection implements SenderHost, SegmentSource, TimerOwner {
   readonly host: ConnectionHost;
   readonly family: IpFamily;
   readonly local: Uint8Array;
@@ -136,38 +84,28 @@ export class Connection implements SenderHost, SegmentSource {
   /** RFC 7323: our TSval offset, TS.Recent and when it was set. */
   readonly tsOffset: number;
   tsRecent: number;
-  private tsRecentAt: number;
+  tsRecentAt: number;
   /** The window value of the segment being built (scaled back to bytes), for ackSent(). */
   private lastWnd: number;
-  // Timers.
-  private readonly rtxTimer: WheelTimer;
-  private readonly delackTimer: WheelTimer;
-  private readonly keepTimer: WheelTimer;
-  private keepKind: KeepKind;
+  readonly timers: ConnTimers;
   // Tables (owned by the stack).
   hashNext: Connection | null;
   twPrev: Connection | null;
   twNext: Connection | null;
   dirtyNext: Connection | null;
   dirty: boolean;
-  /** The listener a passive connection belongs to until it is accepted. */
-  listener: unknown;
   handler: ConnectionHandler | null;
   /** The user released the connection (close/destroy): it finishes on its own, then goes. */
   orphan: boolean;
+  /** Events for the handler, delivered at the flush (segment-arrives.ts sets the last two). */
   private connectPending: boolean;
-  private readablePending: boolean;
-  private writablePending: boolean;
-  // Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6).
-  keepAlive: boolean;
-  keepIdleMs: number;
-  keepIntervalMs: number;
-  keepCount: number;
-  private keepProbes: number;
+  readablePending: boolean;
+  writablePending: boolean;
   lastRecvTime: number;
   /** An ICMP error seen on an established connection (reported if it later times out, as Linux does). */
   softError: TcpErrorCode | '';
-  private lastOowAck: number;
+  /** When the last out-of-window or challenge ACK went (their rate limit). */
+  lastOowAck: number;
   enteredTimeWaitAt: number;
   // Counters.
   segmentsIn: number;
@@ -208,26 +146,17 @@ export class Connection implements SenderHost, SegmentSource {
     this.tsRecent = 0;
     this.tsRecentAt = 0;
     this.lastWnd = 0;
-    this.rtxTimer = new WheelTimer(() => this.onRtxTimer());
-    this.delackTimer = new WheelTimer(() => this.onDelackTimer());
-    this.keepTimer = new WheelTimer(() => this.onKeepTimer());
-    this.keepKind = KeepKind.NONE;
+    this.timers = new ConnTimers(host.wheel, this);
     this.hashNext = null;
     this.twPrev = null;
     this.twNext = null;
     this.dirtyNext = null;
     this.dirty = false;
-    this.listener = null;
     this.handler = null;
     this.orphan = false;
     this.connectPending = false;
     this.readablePending = false;
     this.writablePending = false;
-    this.keepAlive = false;
-    this.keepIdleMs = KEEPALIVE_IDLE_MS;
-    this.keepIntervalMs = KEEPALIVE_INTERVAL_MS;
-    this.keepCount = KEEPALIVE_PROBES;
-    this.keepProbes = 0;
     this.lastRecvTime = 0;
     this.softError = '';
     this.lastOowAck = -Infinity;
@@ -238,79 +167,15 @@ export class Connection implements SenderHost, SegmentSource {
   }
 
   // -------------------------------------------------------------------------------------------------
-  // Opening.
+  // Options (the handshake itself is handshake.ts).
 
-  /** OPEN, active (RFC 9293 §3.10.1): send the SYN from ISS, offering every option. */
-  openActive(iss: number, now: number): void {
-    this.state = State.SYN_SENT;
-    this.lastRecvTime = now;
-    this.snd.init(iss);
-    this.snd.sendSyn(now);
-    this.host.markDirty(this);
-  }
-
-  /**
-   * A listener's SYN (RFC 9293 §3.10.7.2): SYN-RECEIVED, options as the SYN offered them, and the
-   * SYN-ACK from ISS.
-   */
-  openPassive(seg: Segment, iss: number, now: number): void {
-    this.state = State.SYN_RECEIVED;
-    this.lastRecvTime = now;
-    this.agreeOptions(seg, now);
-    this.rcv.init(seg.seq, now);
-    this.snd.init(iss);
-    this.snd.initWindow(seg.window, seg.seq, iss, this.snd.wscale);
-    this.snd.sendSyn(now);
-  }
-
-  /**
-   * A SYN cookie's final ACK rebuilt this connection (RFC 4987 §3.6): ESTABLISHED at once, with the
-   * MSS and options the cookie carried.
-   */
-  openFromCookie(seg: Segment, iss: number, mss: number, wscale: number, sackOk: boolean, now: number): void {
-    this.lastRecvTime = now;
-    this.tsOk = seg.hasTimestamp;
-    this.sackOk = sackOk;
-    this.wsOk = wscale >= 0;
-    if (!this.wsOk) this.rcvWscale = 0;
-    this.rcv.wscale = this.rcvWscale;
-    this.snd.wscale = this.wsOk ? wscale : 0;
-    this.setPeerMss(mss, true);
-    if (this.tsOk) this.tsRecent = seg.tsVal;
-    this.tsRecentAt = now;
-    this.rcv.init((seg.seq - 1) >>> 0, now);
-    // The cookie's SYN-ACK advertised the initial window, unscaled: take it as advertised.
-    this.rcv.ackSent(Math.min(this.rcv.window(0), 0xffff));
-    this.snd.init(iss);
-    this.snd.una = (iss + 1) >>> 0;
-    this.snd.nxt = this.snd.una;
-    this.snd.initWindow(seg.window * 2 ** this.snd.wscale, seg.seq, seg.ack, this.snd.wscale);
-    this.state = State.ESTABLISHED;
-  }
-
-  /** Options from the peer's SYN (RFC 7323 §2.2, §3.2; RFC 2018 §2; RFC 9293 §3.7.1). */
-  private agreeOptions(seg: Segment, now: number): void {
-    this.wsOk = this.wsOk && seg.wscale >= 0;
-    this.snd.wscale = this.wsOk ? seg.wscale : 0;
-    if (!this.wsOk) this.rcvWscale = 0;
-    this.rcv.wscale = this.rcvWscale;
-    this.sackOk = this.sackOk && seg.sackPermitted;
-    this.tsOk = this.tsOk && seg.hasTimestamp;
-    if (this.tsOk) {
-      this.tsRecent = seg.tsVal;
-      this.tsRecentAt = now;
-    }
-    this.setPeerMss(seg.mss > 0 ? seg.mss : this.peerMss, true);
-  }
-
-  private setPeerMss(mss: number, fresh: boolean): void {
+  /** RFC 9293 §3.7.1 / RFC 6691: the peer's MSS, capped by the path; the MSS counts no options. */
+  setPeerMss(mss: number, fresh: boolean): void {
     this.peerMss = mss;
     const ipMax = this.host.ip.maxTransportBytes(this.family, this.remote) - TCP_HEADER_BYTES;
-    // RFC 9293 §3.7.1 / RFC 6691: the MSS counts no options; segments subtract what they carry.
     this.sndMss = Math.max(Math.min(mss, ipMax), 64);
     this.snd.setMss(this.segmentPayloadBase(), fresh);
   }
-
   private segmentPayloadBase(): number {
     return this.sndMss - (this.tsOk ? TIMESTAMP_OPTION_BYTES : 0);
   }
@@ -328,7 +193,7 @@ export class Connection implements SenderHost, SegmentSource {
   }
 
   tsVal(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
+    return (Math.floor(now) + this.tsOffset) | 0;
   }
 
   tsNow(now: number): number {
@@ -343,7 +208,7 @@ export class Connection implements SenderHost, SegmentSource {
     return this.rcv.nxt;
   }
 
-  sackBlocks(out: Uint32Array, max: number): number {
+  sackBlocks(out: Int32Array, max: number): number {
     return this.rcv.sackBlocks(out, max);
   }
 
@@ -363,7 +228,7 @@ export class Connection implements SenderHost, SegmentSource {
   ackSent(_now: number): void {
     this.rcv.ackSent(this.lastWnd);
     this.segmentsOut++;
-    if (this.delackTimer.armed) this.host.wheel.cancel(this.delackTimer);
+    this.timers.cancelDelack();
   }
 
   segmentPayload(): number {
@@ -381,19 +246,19 @@ export class Connection implements SenderHost, SegmentSource {
     if (fin) flags |= FIN;
     if (push && dataLen > 0) flags |= PSH;
     if ((flags & ACK) === 0) this.segmentsOut++; // a SYN; ackSent() counts the rest
-    return sendSegment(this.host.ip, this, seq, flags, dataLen, this.snd.buf, syn ? (seq + 1) >>> 0 : seq, now);
+    return sendSegment(this.host.ip, this, seq, flags, dataLen, this.snd.buf, syn ? (seq + 1) | 0 : seq, now);
   }
 
   emitProbe(now: number): void {
-    sendSegment(this.host.ip, this, (this.snd.una - 1) >>> 0, ACK, 0, null, 0, now);
+    sendSegment(this.host.ip, this, (this.snd.una - 1) | 0, ACK, 0, null, 0, now);
   }
 
   armRtx(_kind: RtxKind, deadline: number): void {
-    this.host.wheel.armAt(this.rtxTimer, deadline);
+    this.timers.armRtx(deadline);
   }
 
   cancelRtx(): void {
-    this.host.wheel.cancel(this.rtxTimer);
+    this.timers.cancelRtx();
   }
 
   writable(): void {
@@ -417,253 +282,49 @@ export class Connection implements SenderHost, SegmentSource {
     return this.orphan ? ORPHAN_RETRIES : DATA_RETRIES;
   }
 
-  // -------------------------------------------------------------------------------------------------
-  // SEGMENT ARRIVES (RFC 9293 §3.10.7).
+  // TimerOwner.
 
-  /** One segment for this connection; `seg` is valid during the call only. */
-  input(seg: Segment, now: number): void {
-    this.segmentsIn++;
-    this.lastRecvTime = now;
-    this.keepProbes = 0;
-    if (this.state === State.SYN_SENT) {
-      this.inputSynSent(seg, now);
-      return;
-    }
-    if (this.state === State.CLOSED) return;
-    const flags = seg.flags;
-    const rcv = this.rcv;
-    // RFC 7323 §5.3 PAWS: an older TSval than TS.Recent is an old duplicate (unless TS.Recent is stale).
-    if (this.tsOk && seg.hasTimestamp && (flags & RST) === 0 && seqLt(seg.tsVal, this.tsRecent)) {
-      if (now - this.tsRecentAt <= PAWS_IDLE_MS) {
-        this.dupAck(seg, now);
-        return;
-      }
-    }
-    // The peer's SYN again in SYN-RECEIVED: our SYN-ACK was lost; send it again (Linux's tcp_check_req).
-    if (this.state === State.SYN_RECEIVED && !this.active && (flags & (SYN | ACK | RST)) === SYN && seg.seq === rcv.irs) {
-      this.snd.records.markLost(this.snd.records.at(0));
-      this.snd.output(now);
-      return;
-    }
-    // First: is the segment acceptable (RFC 9293 §3.10.7.4, the four cases)?
-    const len = seg.seqLength;
-    let wnd = (rcv.advRight - rcv.nxt) | 0;
-    if (wnd < 0) wnd = 0;
-    const seq = seg.seq;
-    let acceptable: boolean;
-    let zeroWindowProbe = false;
-    if (len === 0) {
-      acceptable = wnd === 0 ? seq === rcv.nxt : inWindow(seq, rcv.nxt, wnd);
-    } else if (wnd === 0) {
-      acceptable = false;
-      // RFC 9293: with a zero window still take valid ACKs and RSTs (a window probe's ACK field).
-      zeroWindowProbe = seq === rcv.nxt;
-    } else {
-      acceptable = inWindow(seq, rcv.nxt, wnd) || inWindow((seq + len - 1) >>> 0, rcv.nxt, wnd);
-    }
-    if (!acceptable && !zeroWindowProbe) {
-      if (flags & RST) return;
-      // In TIME-WAIT a retransmitted FIN is below RCV.NXT: ACK it and restart the 2 MSL wait.
-      if (this.state === State.TIME_WAIT && (flags & FIN) !== 0) this.armKeep(KeepKind.TIME_WAIT, now + TIME_WAIT_MS);
-      if (flags & SYN) {
-        this.challengeAck(now);
-        return;
-      }
-      this.dupAck(seg, now);
-      return;
-    }
-    // Second: RST (RFC 5961 §3.2).
-    if (flags & RST) {
-      if (seq !== rcv.nxt) {
-        this.challengeAck(now);
-        return;
-      }
-      this.onReset();
-      return;
-    }
-    // Fourth: SYN in a synchronized state (RFC 5961 §4).
-    if (flags & SYN) {
-      this.challengeAck(now);
-      return;
-    }
-    // Fifth: the ACK field.
-    if ((flags & ACK) === 0) return;
-    const ack = seg.ack;
-    const snd = this.snd;
-    if (this.state === State.SYN_RECEIVED) {
-      if (!(seqLt(snd.una, ack) && seqLe(ack, snd.nxt))) {
-        sendResetFrom(this, ack);
-        return;
-      }
-      this.state = State.ESTABLISHED;
-      snd.initWindow(seg.window * 2 ** snd.wscale, seq, ack, snd.wscale);
-      if (!this.active) this.host.passiveEstablished(this);
-      else this.connected();
-      if (this.isClosed) return;
-    }
-    if (seqGt(ack, snd.nxt)) {
-      // RFC 9293 / RFC 5961 §5.2: ACKs something not yet sent.
-      this.dupAck(seg, now);
-      return;
-    }
-    if (seqLt(ack, (snd.una - snd.maxWnd) >>> 0)) {
-      // RFC 5961 §5.2: older than any window we could have sent: a blind ACK.
-      this.challengeAck(now);
-      return;
-    }
-    if (this.tsOk && seg.hasTimestamp) {
-      // RFC 7323 §4.3: remember the TSval of a segment that covers Last.ACK.sent.
-      if (seqLe(seq, rcv.lastAckSent) && seqGe(seg.tsVal, this.tsRecent)) {
-        this.tsRecent = seg.tsVal;
-        this.tsRecentAt = now;
-      }
-      if (seg.tsEcr !== 0) rcv.tsRttSample((this.tsNow(now) - seg.tsEcr) | 0);
-    }
-    if (seqGe(ack, snd.una)) snd.onAck(seg, now);
-    switch (this.state) {
-      case State.FIN_WAIT_1:
-        if (snd.finAcked) {
-          this.state = State.FIN_WAIT_2;
-          // An orphan waits for the peer's FIN only so long (Linux's tcp_fin_timeout).
-          if (this.orphan) this.armKeep(KeepKind.FIN_WAIT_2, now + FIN_WAIT_2_TIMEOUT_MS);
-        }
-        break;
-      case State.CLOSING:
-        if (snd.finAcked) {
-          this.enterTimeWait(now);
-          return;
-        }
-        break;
-      case State.LAST_ACK:
-        if (snd.finAcked) {
-          this.close();
-          return;
-        }
-        break;
-      default:
-        break;
-    }
-    // Seventh and eighth: text and FIN.
-    const textState = this.state === State.ESTABLISHED || this.state === State.FIN_WAIT_1 || this.state === State.FIN_WAIT_2;
-    if (textState && !zeroWindowProbe) {
-      const hadFin = rcv.finReceived;
-      const dataSeq = (seq + (flags & SYN ? 1 : 0)) >>> 0;
-      if (rcv.onSegment(dataSeq, seg.bytes, seg.dataAt, seg.dataLength, (flags & FIN) !== 0, now)) this.readablePending = true;
-      if (!hadFin && rcv.finReceived) this.onFin(now);
-    } else if (len > 0) {
-      // A retransmitted FIN (CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT) or a window probe: ACK it.
-      rcv.ackNow = true;
-      if (this.state === State.TIME_WAIT) this.armKeep(KeepKind.TIME_WAIT, now + TIME_WAIT_MS);
-    }
-    this.afterInput(now);
+  onRtx(): void {
+    if (this.state === State.CLOSED || this.state === State.TIME_WAIT) return;
+    const now = this.host.wheel.now();
+    this.snd.onRtxTimer(now);
+    if (!this.isClosed) this.host.markDirty(this);
   }
 
-  /** RFC 9293 §3.10.7.3. */
-  private inputSynSent(seg: Segment, now: number): void {
-    const flags = seg.flags;
-    const snd = this.snd;
-    let ackOk = false;
-    if (flags & ACK) {
-      if (seqLe(seg.ack, snd.iss) || seqGt(seg.ack, snd.nxt)) {
-        if ((flags & RST) === 0) sendResetFrom(this, seg.ack);
-        return;
-      }
-      ackOk = true;
-    }
-    if (flags & RST) {
-      // RFC 5961 §3.2 for SYN-SENT: only an RST that ACKs our SYN refuses the connection.
-      if (ackOk) this.fail('ECONNREFUSED');
-      return;
-    }
-    if ((flags & SYN) === 0) return;
-    this.agreeOptions(seg, now);
-    this.rcv.init(seg.seq, now);
-    if (ackOk) {
-      snd.initWindow(seg.window, seg.seq, seg.ack, snd.wscale);
-      snd.onAck(seg, now);
-      this.state = State.ESTABLISHED;
-      this.rcv.ackNow = true;
-      this.connected();
-      if (this.isClosed) return;
-      // Data or a FIN on the SYN-ACK (rare): take it as text.
-      if (seg.dataLength > 0 || (flags & FIN) !== 0) {
-        if (this.rcv.onSegment((seg.seq + 1) >>> 0, seg.bytes, seg.dataAt, seg.dataLength, (flags & FIN) !== 0, now)) this.readablePending = true;
-        if (this.rcv.finReceived) this.onFin(now);
-      }
-      this.afterInput(now);
-      return;
-    }
-    // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, and a SYN-ACK on our own ISS.
-    this.state = State.SYN_RECEIVED;
-    snd.initWindow(seg.window, seg.seq, snd.iss, snd.wscale);
-    snd.records.markLost(snd.records.at(0));
-    snd.output(now);
+  onDelack(): void {
+    if (this.state === State.CLOSED || this.rcv.unacked === 0) return;
+    this.rcv.ackNow = true;
+    this.host.markDirty(this);
   }
 
-  private afterInput(now: number): void {
-    const rcv = this.rcv;
-    if (rcv.ackNow || this.readablePending) this.host.markDirty(this);
-    else if (rcv.unacked > 0 && !this.delackTimer.armed) this.host.wheel.arm(this.delackTimer, DELACK_MS);
-    if (this.snd.unsent > 0 || this.snd.records.lostPending > 0 || this.writablePending) this.host.markDirty(this);
-    if (this.keepAlive && this.keepKind === KeepKind.KEEPALIVE) this.armKeepAlive(now);
-  }
-
-  /** Eighth, the FIN was consumed: RFC 9293 §3.10.7.4's per-state transitions. */
-  private onFin(now: number): void {
-    this.readablePending = true;
-    switch (this.state) {
-      case State.SYN_RECEIVED:
-      case State.ESTABLISHED:
-        this.state = State.CLOSE_WAIT;
-        break;
-      case State.FIN_WAIT_1:
-        // Simultaneous close: our FIN not yet ACKed.
-        if (this.snd.finAcked) this.enterTimeWait(now);
-        else this.state = State.CLOSING;
-        break;
-      case State.FIN_WAIT_2:
-        this.enterTimeWait(now);
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** RST accepted (RFC 9293 §3.10.7.4 second, per state). */
-  private onReset(): void {
-    switch (this.state) {
-      case State.SYN_RECEIVED:
-        if (!this.active) this.drop();
-        else this.fail('ECONNREFUSED');
-        return;
-      case State.ESTABLISHED:
-      case State.FIN_WAIT_1:
-      case State.FIN_WAIT_2:
-      case State.CLOSE_WAIT:
-        this.fail('ECONNRESET');
-        return;
-      default:
+  onLongWait(kind: WaitKind): void {
+    const now = this.host.wheel.now();
+    switch (kind) {
+      case WaitKind.TIME_WAIT:
         this.close();
+        return;
+      case WaitKind.FIN_WAIT_2:
+        if (this.state === State.FIN_WAIT_2) this.close();
+        return;
+      case WaitKind.KEEPALIVE: {
+        if (!this.timers.keepAlive || !isSynchronized(this.state) || this.state === State.TIME_WAIT) return;
+        const busy = this.snd.records.count > 0 || this.snd.unsent > 0;
+        const due = this.timers.keepaliveDue(now, this.lastRecvTime, busy);
+        if (due === 'probe') this.emitProbe(now);
+        else if (due === 'fail') this.fail(this.softError !== '' ? this.softError : 'ETIMEDOUT');
+        return;
+      }
+      default:
+        return;
     }
   }
 
-  /** An ACK for an unacceptable segment, at most one per OOW_ACK_INTERVAL_MS for segments without data. */
-  private dupAck(seg: Segment, now: number): void {
-    if (seg.dataLength === 0 && (seg.flags & (SYN | FIN)) === 0) {
-      if (now - this.lastOowAck < OOW_ACK_INTERVAL_MS) return;
-      this.lastOowAck = now;
-    }
-    this.rcv.ackNow = true;
-    this.host.markDirty(this);
+  enter(): void {
+    this.host.enter();
   }
 
-  /** RFC 5961 §3.2, §4, §5.2: an ACK that tells a genuine peer where we are, rate-limited (§7). */
-  private challengeAck(now: number): void {
-    if (now - this.lastOowAck < OOW_ACK_INTERVAL_MS || !this.host.challengeAllowed(now)) return;
-    this.lastOowAck = now;
-    this.challengeAcks++;
-    this.rcv.ackNow = true;
-    this.host.markDirty(this);
+  leave(): void {
+    this.host.leave();
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -691,70 +352,11 @@ export class Connection implements SenderHost, SegmentSource {
     }
     if (this.state !== State.TIME_WAIT) this.snd.output(now);
     const rcv = this.rcv;
+    rcv.batchEnded();
     if (rcv.ackNow && this.state !== State.SYN_SENT && !this.isClosed) {
       sendSegment(this.host.ip, this, this.snd.nxt, ACK, 0, null, 0, now);
     }
-    if (rcv.unacked > 0 && !rcv.ackNow && !this.delackTimer.armed) this.host.wheel.arm(this.delackTimer, DELACK_MS);
-  }
-
-  private onRtxTimer(): void {
-    if (this.state === State.CLOSED || this.state === State.TIME_WAIT) return;
-    const now = this.host.wheel.now();
-    this.snd.onRtxTimer(now);
-    if (!this.isClosed) this.host.markDirty(this);
-  }
-
-  private onDelackTimer(): void {
-    if (this.state === State.CLOSED || this.rcv.unacked === 0) return;
-    this.rcv.ackNow = true;
-    this.host.markDirty(this);
-  }
-
-  private onKeepTimer(): void {
-    const now = this.host.wheel.now();
-    const kind = this.keepKind;
-    this.keepKind = KeepKind.NONE;
-    switch (kind) {
-      case KeepKind.TIME_WAIT:
-        this.close();
-        return;
-      case KeepKind.FIN_WAIT_2:
-        if (this.state === State.FIN_WAIT_2) this.close();
-        return;
-      case KeepKind.KEEPALIVE:
-        this.keepaliveTimeout(now);
-        return;
-      default:
-        return;
-    }
-  }
-
-  /** RFC 1122 §4.2.3.6: after keepIdleMs without a segment, probe every keepIntervalMs, keepCount times. */
-  private keepaliveTimeout(now: number): void {
-    if (!this.keepAlive || !isSynchronized(this.state) || this.state === State.TIME_WAIT) return;
-    const idle = now - this.lastRecvTime;
-    const due = this.keepProbes === 0 ? this.keepIdleMs : this.keepIntervalMs;
-    if (this.snd.records.count > 0 || this.snd.unsent > 0 || idle < due) {
-      // Data in flight has its own timer; or something arrived since: wait again.
-      this.armKeep(KeepKind.KEEPALIVE, Math.max(now, this.lastRecvTime + this.keepIdleMs) + (idle < due ? 0 : this.keepIntervalMs));
-      return;
-    }
-    if (this.keepProbes >= this.keepCount) {
-      this.fail(this.softError !== '' ? this.softError : 'ETIMEDOUT');
-      return;
-    }
-    this.keepProbes++;
-    this.emitProbe(now);
-    this.armKeep(KeepKind.KEEPALIVE, now + this.keepIntervalMs);
-  }
-
-  private armKeep(kind: KeepKind, deadline: number): void {
-    this.keepKind = kind;
-    this.host.wheel.armAt(this.keepTimer, deadline);
-  }
-
-  private armKeepAlive(now: number): void {
-    this.armKeep(KeepKind.KEEPALIVE, now + (this.keepProbes === 0 ? this.keepIdleMs : this.keepIntervalMs));
+    if (rcv.unacked > 0 && !rcv.ackNow) this.timers.armDelack();
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -779,7 +381,7 @@ export class Connection implements SenderHost, SegmentSource {
    */
   read(max: number): Buffer | null {
     const rcv = this.rcv;
-    const limit = rcv.finReceived ? (rcv.nxt - 1) >>> 0 : rcv.nxt;
+    const limit = rcv.finReceived ? (rcv.nxt - 1) | 0 : rcv.nxt;
     const v = rcv.buf.pull(limit, max);
     if (v === null) return null;
     const now = this.host.wheel.now();
@@ -833,8 +435,7 @@ export class Connection implements SenderHost, SegmentSource {
   release(): void {
     this.handler = null;
     this.orphan = true;
-    if (this.state === State.CLOSED) return;
-    if (this.state === State.TIME_WAIT) {
+    if (this.state === State.CLOSED || this.state === State.TIME_WAIT) {
       this.rcv.clear();
       return;
     }
@@ -847,32 +448,20 @@ export class Connection implements SenderHost, SegmentSource {
       return;
     }
     this.shutdown();
-    if (this.state === State.FIN_WAIT_2) this.armKeep(KeepKind.FIN_WAIT_2, this.host.wheel.now() + FIN_WAIT_2_TIMEOUT_MS);
+    if (this.state === State.FIN_WAIT_2) this.timers.armWait(WaitKind.FIN_WAIT_2, this.host.wheel.now() + FIN_WAIT_2_TIMEOUT_MS);
   }
 
   /** ABORT (RFC 9293 §3.10.5): RST in a synchronized state, then gone. */
   abort(): void {
     this.handler = null;
     this.orphan = true;
-    if (isSynchronized(this.state) && this.state !== State.TIME_WAIT) sendResetFrom(this, this.snd.nxt);
+    if (isSynchronized(this.state) && this.state !== State.TIME_WAIT) this.reset(this.snd.nxt);
     this.close();
   }
 
-  /** Keepalive on or off (socket.setKeepAlive). */
+  /** Keepalive on or off (socket.setKeepAlive); idleMs 0 keeps the idle time. */
   setKeepAlive(enable: boolean, idleMs: number): void {
-    this.keepAlive = enable;
-    if (idleMs > 0) this.keepIdleMs = idleMs;
-    if (!enable) {
-      if (this.keepKind === KeepKind.KEEPALIVE) {
-        this.keepKind = KeepKind.NONE;
-        this.host.wheel.cancel(this.keepTimer);
-      }
-      return;
-    }
-    if (this.keepKind === KeepKind.NONE && isSynchronized(this.state)) {
-      this.keepProbes = 0;
-      this.armKeep(KeepKind.KEEPALIVE, this.lastRecvTime + this.keepIdleMs);
-    }
+    this.timers.setKeepAlive(enable, idleMs, this.lastRecvTime, isSynchronized(this.state));
   }
 
   /** An ICMP error for this connection (RFC 1122 §4.2.3.9, RFC 5927 §4.1: only if it quotes data in flight). */
@@ -893,23 +482,24 @@ export class Connection implements SenderHost, SegmentSource {
   // -------------------------------------------------------------------------------------------------
   // Endings.
 
-  private connected(): void {
-    if (this.keepAlive) this.armKeepAlive(this.lastRecvTime);
+  /** The handshake completed (an active open, or a simultaneous one). */
+  connected(now: number): void {
+    this.timers.established(now);
     this.connectPending = true;
     // A FIN the user asked for before the handshake completed.
     if (this.snd.finQueued && this.state === State.ESTABLISHED) this.state = State.FIN_WAIT_1;
     this.host.markDirty(this);
   }
 
-  private enterTimeWait(now: number): void {
+  enterTimeWait(now: number): void {
     this.state = State.TIME_WAIT;
     this.enteredTimeWaitAt = now;
-    this.stopTimers();
+    this.timers.stop(false);
     this.snd.clear();
     // Bytes the user has not read yet stay until it reads them or lets go (release()).
     if (this.handler === null) this.rcv.clear();
     this.rcv.ackNow = true;
-    this.armKeep(KeepKind.TIME_WAIT, now + TIME_WAIT_MS);
+    this.timers.armWait(WaitKind.TIME_WAIT, now + TIME_WAIT_MS);
     this.host.enteredTimeWait(this);
     this.host.markDirty(this);
   }
@@ -923,56 +513,30 @@ export class Connection implements SenderHost, SegmentSource {
   }
 
   /** A half-open passive connection dies without a word to anyone (RST in SYN-RECEIVED, SYN-ACK timeout). */
-  private drop(): void {
+  drop(): void {
     this.close();
-    this.host.passiveDropped(this);
   }
 
   /** CLOSED: stop timers, free buffers, leave the tables. */
   close(): void {
     if (this.state === State.CLOSED) return;
     this.state = State.CLOSED;
-    this.stopTimers();
-    this.host.wheel.cancel(this.keepTimer);
-    this.keepKind = KeepKind.NONE;
+    this.timers.stop(false);
     this.snd.clear();
-    this.rcv.clear();
+    // A connection that ended in order (LAST-ACK, TIME-WAIT) may still hold bytes its user has not
+    // read: they stay until the user reads them or lets go (release()).
+    if (this.handler === null) this.rcv.clear();
     this.host.remove(this);
   }
 
-  private stopTimers(): void {
-    this.host.wheel.cancel(this.rtxTimer);
-    this.host.wheel.cancel(this.delackTimer);
-    if (this.keepKind !== KeepKind.TIME_WAIT) {
-      this.host.wheel.cancel(this.keepTimer);
-      this.keepKind = KeepKind.NONE;
-    }
+  /** RST <SEQ=seq> from this connection's addresses, no options (RFC 9293 §3.10.7, ABORT). */
+  reset(seq: number): void {
+    const ip = this.host.ip;
+    const buf = ip.alloc(this.family, TCP_HEADER_BYTES);
+    if (buf === null) return;
+    writeHeader(buf.bytes, buf.start, this.localPort, this.remotePort, seq, 0, RST, 0, TCP_HEADER_BYTES);
+    buf.end = buf.start + TCP_HEADER_BYTES;
+    finishChecksum(buf.bytes, buf.start, buf.end, this.pseudoBase);
+    ip.send(buf, this.family, this.local, this.remote, IPPROTO_TCP, 0);
   }
-}
-
-/** RFC 9293 §3.3.1: seq lies in [start, start + wnd). */
-function inWindow(seq: number, start: number, wnd: number): boolean {
-  const d = (seq - start) >>> 0;
-  return d < wnd;
-}
-
-/** States after the handshake. */
-export function isSynchronized(s: State): boolean {
-  return s >= State.ESTABLISHED;
-}
-
-/** States where the user may still queue data. */
-function canSend(s: State): boolean {
-  return s === State.ESTABLISHED || s === State.CLOSE_WAIT || s === State.SYN_SENT || s === State.SYN_RECEIVED;
-}
-
-/** RST <SEQ=seq> from a connection's own addresses (RFC 9293 §3.10.7.4 and ABORT). */
-function sendResetFrom(c: Connection, seq: number): void {
-  const ip = c.host.ip;
-  const buf = ip.alloc(c.family, TCP_HEADER_BYTES);
-  if (buf === null) return;
-  writeHeader(buf.bytes, buf.start, c.localPort, c.remotePort, seq, 0, RST, 0, TCP_HEADER_BYTES);
-  buf.end = buf.start + TCP_HEADER_BYTES;
-  finishChecksum(buf.bytes, buf.start, buf.end, c.pseudoBase);
-  ip.send(buf, c.family, c.local, c.remote, IPPROTO_TCP, 0);
 }

@@ -241,3 +241,26 @@ test("setTimeout: 'timeout' once per idle period, re-armed by activity; 0 turns 
   srv.close();
   assert.equal(await link.close(), 0);
 });
+
+test('a connection that closed in order before its reader read everything keeps the bytes for it', async () => {
+  const link = new Link();
+  const { client, server, srv } = await pair(link, { pauseOnConnect: true, allowHalfOpen: true });
+  const data = pattern(100_000); // within the initial receive window
+  client.end(data);
+  // The server ends its side too without reading: LAST-ACK, then CLOSED once our FIN is ACKed.
+  assert.ok(await link.run(() => server.connection!.rcv.finReceived, 5000));
+  const c = server.connection!;
+  server.end();
+  assert.ok(await link.run(() => c.isClosed, 5000));
+  assert.equal(link.tcpB.stats().connections, 0);
+  const got: Buffer[] = [];
+  let ended = false;
+  server.on('data', (d: Buffer) => got.push(d));
+  server.on('end', () => (ended = true));
+  server.resume();
+  assert.ok(await link.run(() => ended, 5000));
+  assert.ok(Buffer.concat(got).equals(data));
+  client.destroy();
+  srv.close();
+  assert.equal(await link.close(), 0);
+});

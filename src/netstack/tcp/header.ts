@@ -51,7 +51,7 @@ export class Segment {
   tsEcr: number;
   /** SACK blocks: sackCount pairs [left, right) in `sack`. */
   sackCount: number;
-  readonly sack: Uint32Array;
+  readonly sack: Int32Array;
 
   constructor() {
     this.bytes = new Uint8Array(0);
@@ -71,7 +71,7 @@ export class Segment {
     this.tsVal = 0;
     this.tsEcr = 0;
     this.sackCount = 0;
-    this.sack = new Uint32Array(2 * MAX_SACK_BLOCKS);
+    this.sack = new Int32Array(2 * MAX_SACK_BLOCKS);
   }
 
   /** Payload bytes. */
@@ -98,8 +98,9 @@ function u16(b: Uint8Array, at: number): number {
   return (b[at]! << 8) | b[at + 1]!;
 }
 
+/** A 32-bit field as int32 (seq.ts: sequence numbers and timestamps stay small integers). */
 function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 /** Parse the segment at bytes[start, end) into `seg`. */
@@ -258,7 +259,7 @@ export function writeTimestampOption(b: Uint8Array, at: number, tsVal: number, t
 }
 
 /** NOP NOP + SACK with `count` blocks from `blocks` (pairs), 4 + 8 x count bytes. */
-export function writeSackOption(b: Uint8Array, at: number, blocks: Uint32Array, count: number): number {
+export function writeSackOption(b: Uint8Array, at: number, blocks: Int32Array, count: number): number {
   b[at] = OPT_NOP;
   b[at + 1] = OPT_NOP;
   b[at + 2] = OPT_SACK;

@@ -11,6 +11,8 @@
 import { IPPROTO_TCP, type IpFamily, type IpInfo, type IpOutput } from '../transport.js';
 import { ACK, MIN_SYN_BACKLOG, SYN, TCP_HEADER_BYTES } from './constants.js';
 import type { Connection } from './connection.js';
+import { openFromCookie } from './handshake.js';
+import { segmentArrives } from './segment-arrives.js';
 import { pseudoHeaderBase, type Segment } from './header.js';
 import { sendSegment, type SegmentSource } from './output.js';
 import { TcpSecrets, type CookieState } from './secrets.js';
@@ -118,8 +120,8 @@ export class Listener {
 
   private tryCookie(host: ListenerHost, seg: Segment, ip: IpInfo, now: number): boolean {
     if (!host.synCookies || now - this.lastOverflow > COOKIE_WINDOW_MS) return false;
-    const clientIsn = (seg.seq - 1) >>> 0;
-    const cookie = (seg.ack - 1) >>> 0;
+    const clientIsn = (seg.seq - 1) | 0;
+    const cookie = (seg.ack - 1) | 0;
     const mss = host.secrets.checkCookie(ip.dst, seg.dstPort, ip.src, seg.srcPort, clientIsn, cookie, now);
     if (mss === 0) return false;
     const st = cookieState;
@@ -129,10 +131,12 @@ export class Listener {
     if (seg.hasTimestamp) TcpSecrets.cookieOptions(seg.tsEcr, st);
     const c = host.newPassive(this, seg, ip);
     if (c === null) return true;
-    c.openFromCookie(seg, cookie, st.mss, st.wscale, st.sackOk, now);
+    // Counted as half-open for the instant before it is handed over (which uncounts it).
+    this.synQueue++;
+    openFromCookie(c, seg, cookie, st.mss, st.wscale, st.sackOk, now);
     this.cookiesAccepted++;
     c.host.passiveEstablished(c);
-    if (!c.isClosed) c.input(seg, now);
+    if (!c.isClosed) segmentArrives(c, seg, now);
     return true;
   }
 }
@@ -171,9 +175,9 @@ class CookieReply implements SegmentSource {
     this.rcvWscale = host.rcvWscale;
     this.advMss = host.ip.maxTransportBytes(ip.family, ip.src) - TCP_HEADER_BYTES;
     this.tsEcr = seg.tsVal;
-    this.ackNumber = (seg.seq + 1) >>> 0;
+    this.ackNumber = (seg.seq + 1) | 0;
     this.window = Math.min(host.initialWindow, 0xffff);
-    const base = (Math.floor(now) + host.tsOffset(ip.dst, ip.src)) >>> 0;
+    const base = (Math.floor(now) + host.tsOffset(ip.dst, ip.src)) | 0;
     this.ts = TcpSecrets.cookieTsVal(base, this.wsOk ? seg.wscale : -1, this.sackOk);
   }
 

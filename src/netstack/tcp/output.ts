@@ -13,7 +13,9 @@
  * Payload copy, measured (Node 20.20, 2-vCPU VM shared with other jobs, 1380-byte copies):
  * dst.set(src.subarray(a, b), at) 85-195 ns with one ~100-byte view object per copy; Buffer#copy
  * 95-126 ns, and it allocates the same view internally; a JS loop over Int32 words 1-2 us; over bytes
- * ~6.7 us. Kept: set(subarray); the view dies young (one scavenge per ~10k segments).
+ * ~6.7 us. Kept: set(subarray). The two views (here and in recv-buffer.ts) are the garbage a segment
+ * still makes, about half of the ~250 bytes a bulk transfer allocates per segment (V8's sampling
+ * heap profiler, 200 MiB); they die young, one scavenge per several thousand segments.
  */
 import type { IpFamily, IpOutput } from '../transport.js';
 import { IPPROTO_TCP } from '../transport.js';
@@ -60,7 +62,7 @@ export interface SegmentSource {
   tsVal(now: number): number;
   readonly tsEcr: number;
   /** SACK blocks to report, (left, right) pairs, filled into `out`; returns how many (<= max). */
-  sackBlocks(out: Uint32Array, max: number): number;
+  sackBlocks(out: Int32Array, max: number): number;
   /** ACK number and the window field to put on a segment (the window already scaled down). */
   readonly ackNumber: number;
   windowField(syn: boolean): number;
@@ -69,7 +71,7 @@ export interface SegmentSource {
 }
 
 /** Scratch for SACK blocks being written (one per stack; never held across calls). */
-const sackScratch = new Uint32Array(8);
+const sackScratch = new Int32Array(8);
 
 /** The option bytes a non-SYN segment of `src` carries now (timestamps and SACK blocks). */
 export function optionBytes(src: SegmentSource, sackBlocks: number): number {
@@ -84,7 +86,8 @@ export function maxSackBlocks(src: SegmentSource): number {
 /**
  * Write and send one segment of `src`: header with `flags` at sequence `seq`, options as the flags
  * call for, and `dataLen` payload bytes copied by `copy` (from the send buffer) at offset. Returns
- * false when the pool refused a buffer or the IP layer dropped the packet.
+ * false only when the pool refused a buffer (nothing left: send again when the IP layer says it is
+ * writable); a packet the IP layer then drops counts as sent, and lost.
  */
 export function sendSegment(
   ip: IpOutput,
@@ -129,7 +132,8 @@ export function sendSegment(
   buf.end = end;
   finishChecksum(b, at, end, src.pseudoBase);
   if (flags & ACK) src.ackSent(now);
-  return ip.send(buf, src.family, src.local, src.remote, IPPROTO_TCP, 0);
+  ip.send(buf, src.family, src.local, src.remote, IPPROTO_TCP, 0);
+  return true;
 }
 
 /** Where payload bytes come from (the send buffer). */

@@ -70,7 +70,10 @@ export class Rack implements DeliveryObserver {
   }
 
   /** Steps 2 and 3 for one newly ACKed or SACKed segment. */
-  delivered(xmit: number, end: number, flags: number): void {
+  delivered(r: SentRecords, p: number): void {
+    const xmit = r.xmit[p]!;
+    const end = r.end(p);
+    const flags = r.flags[p]!;
     if ((flags & EVER_RETRANS) === 0 && seqLt(end, this.fackBefore)) this.reorderingSeen = true;
     const rtt = this.now - xmit;
     // Step 2: an ACK that may be for the original of a retransmitted segment says nothing of timing.

@@ -8,7 +8,7 @@ import { MAX_OOO_RANGES } from './constants.js';
 
 function ranges(r: Reassembly): [number, number][] {
   const out: [number, number][] = [];
-  for (let i = 0; i < r.count; i++) out.push([r.starts[i]!, r.ends[i]!]);
+  for (let i = 0; i < r.count; i++) out.push([r.starts[i]! >>> 0, r.ends[i]! >>> 0]);
   return out;
 }
 
@@ -70,7 +70,7 @@ test('holds: duplicates of held data', () => {
 
 test('SACK blocks: most recent first, then the recently reported, then highest first (RFC 2018 §4)', () => {
   const r = new Reassembly();
-  const out = new Uint32Array(8);
+  const out = new Int32Array(8);
   r.add(100, 110, 0);
   r.add(300, 310, 0);
   r.add(200, 210, 0);

@@ -15,18 +15,18 @@ const RECENT = 4;
 
 export class Reassembly {
   /** Sorted, disjoint, non-adjacent ranges [start, end) (sequence numbers). */
-  readonly starts: Uint32Array;
-  readonly ends: Uint32Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
   count: number;
   /** Sequence numbers of recently received out-of-order segments, most recent first. */
-  private readonly recent: Uint32Array;
+  private readonly recent: Int32Array;
   private recentCount: number;
 
   constructor() {
-    this.starts = new Uint32Array(MAX_OOO_RANGES);
-    this.ends = new Uint32Array(MAX_OOO_RANGES);
+    this.starts = new Int32Array(MAX_OOO_RANGES);
+    this.ends = new Int32Array(MAX_OOO_RANGES);
     this.count = 0;
-    this.recent = new Uint32Array(RECENT);
+    this.recent = new Int32Array(RECENT);
     this.recentCount = 0;
   }
 
@@ -105,7 +105,7 @@ export class Reassembly {
    * recent segment first, then other recently reported ranges, then the rest from the highest down.
    * Returns the number of blocks written.
    */
-  sackBlocks(out: Uint32Array, at: number, max: number): number {
+  sackBlocks(out: Int32Array, at: number, max: number): number {
     let n = 0;
     for (let r = 0; r < this.recentCount && n < max; r++) {
       const i = this.find(this.recent[r]!);
@@ -128,7 +128,7 @@ export class Reassembly {
     this.recentCount = 0;
   }
 
-  private written(out: Uint32Array, at: number, n: number, i: number): boolean {
+  private written(out: Int32Array, at: number, n: number, i: number): boolean {
     for (let k = 0; k < n; k++) if (out[at + 2 * k] === this.starts[i]) return true;
     return false;
   }

@@ -18,6 +18,14 @@
  *   reader's pace and never passes the maximum.
  */
 import { QUICKACK_SEGMENTS, RECV_BUFFER_INITIAL_BYTES } from './constants.js';
+
+/**
+ * 16: within one batch of in-order segments an ACK goes out after the first two full segments, then
+ * at least every 16, then at the batch's end (the flush). RFC 9293 §3.8.6.3 asks for one per two,
+ * which costs the sender an ACK to process per two segments; one per device batch measured 4-7 RTOs
+ * per 2 MiB each way at 5% loss (the lone ACK of a small flight lost, and the tail probe with it).
+ */
+const ACK_WITHIN_BATCH_SEGMENTS = 16;
 import { Reassembly } from './reassembly.js';
 import { RecvBuffer } from './recv-buffer.js';
 import { seqGe, seqGt, seqLt } from './seq.js';
@@ -42,8 +50,16 @@ export class Receiver {
   readonly bufMax: number;
   /** Largest segment seen: "full-sized" for the ACK-every-second-segment rule. */
   mss: number;
-  /** ACK state: an ACK must go out at the next flush; bytes received since the last ACK. */
+  /**
+   * ACK state: an ACK must go out at the next flush; one must go out before the next segment is
+   * processed (out-of-order data, a hole filled, a duplicate: RFC 5681 §4.2 "immediately", one per
+   * segment as a kernel does, where GRO stops at out-of-order data. Batching these into one ACK per
+   * device batch measured ~1 RTO per 100 losses at 5% loss: one lost ACK stopped the ACK clock in
+   * recovery); bytes received since the last ACK.
+   */
   ackNow: boolean;
+  ackImmediate: boolean;
+  private ackedInBatch: boolean;
   unacked: number;
   quickAcks: number;
   /** A pending D-SACK block. */
@@ -80,6 +96,8 @@ export class Receiver {
     this.bufLimit = Math.min(RECV_BUFFER_INITIAL_BYTES, bufMax);
     this.mss = 536;
     this.ackNow = false;
+    this.ackImmediate = false;
+    this.ackedInBatch = false;
     this.unacked = 0;
     this.quickAcks = QUICKACK_SEGMENTS;
     this.hasDsack = false;
@@ -99,8 +117,8 @@ export class Receiver {
 
   /** The peer's SYN carried sequence number `irs`. */
   init(irs: number, now: number): void {
-    this.irs = irs >>> 0;
-    this.nxt = (irs + 1) >>> 0;
+    this.irs = irs | 0;
+    this.nxt = (irs + 1) | 0;
     this.advRight = this.nxt;
     this.lastAckSent = this.nxt;
     this.buf.reset(this.nxt);
@@ -143,10 +161,11 @@ export class Receiver {
   /** Record that an ACK advertising `wnd` went out. */
   ackSent(wnd: number): void {
     this.ackNow = false;
+    this.ackImmediate = false;
     this.unacked = 0;
     this.hasDsack = false;
     this.lastAckSent = this.nxt;
-    const right = (this.nxt + wnd) >>> 0;
+    const right = (this.nxt + wnd) | 0;
     if (seqGt(right, this.advRight)) this.advRight = right;
   }
 
@@ -163,8 +182,8 @@ export class Receiver {
       const skip = (this.nxt - seq) >>> 0;
       if (skip >= len + (fin ? 1 : 0)) {
         this.segmentsDuplicate++;
-        if (len > 0) this.noteDsack(seq, (seq + len) >>> 0);
-        this.ackNow = true;
+        if (len > 0) this.noteDsack(seq, (seq + len) | 0);
+        this.ackImmediate = true;
         return false;
       }
       if (skip > 0) this.noteDsack(seq, this.nxt);
@@ -183,7 +202,7 @@ export class Receiver {
     if (seq === this.nxt) {
       if (len > 0) {
         this.buf.place(seq, data, at, len);
-        this.nxt = (this.nxt + len) >>> 0;
+        this.nxt = (this.nxt + len) | 0;
         this.bytesReceived += len;
         readable = true;
         if (this.ooo.count > 0) {
@@ -192,18 +211,18 @@ export class Receiver {
             this.bytesReceived += (next - this.nxt) >>> 0;
             this.nxt = next;
           }
-          this.ackNow = true;
+          this.ackImmediate = true;
         }
       }
       if (fin) {
         this.finSeen = true;
-        this.finSeq = (seq + len) >>> 0;
+        this.finSeq = (seq + len) | 0;
       }
       this.scheduleAck(len);
     } else {
       // Out of order: keep it if the reassembly table has room (RFC 5681 §4.2: ACK at once).
       this.segmentsOutOfOrder++;
-      const end = (seq + len) >>> 0;
+      const end = (seq + len) | 0;
       if (len > 0) {
         if (this.ooo.holds(seq, end)) this.noteDsack(seq, end);
         else if (this.ooo.add(seq, end, this.nxt)) this.buf.place(seq, data, at, len);
@@ -212,11 +231,11 @@ export class Receiver {
         this.finSeen = true;
         this.finSeq = end;
       }
-      this.ackNow = true;
+      this.ackImmediate = true;
     }
     if (this.finSeen && !this.finReceived && this.nxt === this.finSeq) {
       // Eighth: the FIN is consumed when everything before it arrived; ACK it at once.
-      this.nxt = (this.nxt + 1) >>> 0;
+      this.nxt = (this.nxt + 1) | 0;
       this.finReceived = true;
       this.ackNow = true;
       readable = true;
@@ -225,7 +244,7 @@ export class Receiver {
   }
 
   /** The SACK blocks for the next ACK: a pending D-SACK first (RFC 2883 §4), then RFC 2018 §4's order. */
-  sackBlocks(out: Uint32Array, max: number): number {
+  sackBlocks(out: Int32Array, max: number): number {
     let n = 0;
     if (this.hasDsack && max > 0) {
       out[0] = this.dsackLeft;
@@ -272,7 +291,7 @@ export class Receiver {
   private measureRtt(now: number): void {
     if (seqGe(this.nxt, this.rttSeq) && now > this.rttTime) {
       if (this.rtt === 0 || this.rtt > now - this.rttTime) this.tsRttSample(now - this.rttTime);
-      this.rttSeq = (this.nxt + Math.max(this.bufLimit >>> 1, 1)) >>> 0;
+      this.rttSeq = (this.nxt + Math.max(this.bufLimit >>> 1, 1)) | 0;
       this.rttTime = now;
     }
   }
@@ -293,9 +312,21 @@ export class Receiver {
     if (this.quickAcks > 0) {
       this.quickAcks--;
       this.ackNow = true;
+    } else if (this.unacked >= 2 * this.mss && !this.ackedInBatch) {
+      // The first two full segments of a batch are ACKed at once, then every ACK_WITHIN_BATCH_SEGMENTS,
+      // then the batch's end: a small flight gets two ACKs, so losing one does not stop the ACK clock.
+      this.ackImmediate = true;
+      this.ackedInBatch = true;
+    } else if (this.unacked >= ACK_WITHIN_BATCH_SEGMENTS * this.mss) {
+      this.ackImmediate = true;
     } else if (this.unacked >= 2 * this.mss) {
       this.ackNow = true;
     }
+  }
+
+  /** The device batch is over (the connection's flush): the next one starts with an early ACK again. */
+  batchEnded(): void {
+    this.ackedInBatch = false;
   }
 
   private noteDsack(left: number, right: number): void {

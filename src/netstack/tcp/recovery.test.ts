@@ -148,7 +148,7 @@ test('RACK with DupThresh: three SACKed segments above a hole retransmit it at o
   s.raw.link.clock.advance(10);
   s.ack(6000);
   await s.raw.link.settle();
-  assert.equal(snd.caState, 0);
+  assert.equal(snd.recovery.state, 0);
   assert.equal(snd.cc.cwnd, snd.cc.ssthresh);
   s.sock.destroy();
   assert.equal(await s.raw.link.close(), 0);
@@ -200,7 +200,7 @@ test('NewReno without SACK: three duplicate ACKs retransmit, a partial ACK retra
   assert.equal(second[0]![0], 3000, 'the partial ACK retransmits the next segment');
   s.ack(8000);
   await s.raw.link.settle();
-  assert.equal(s.sock.connection!.snd.caState, 0);
+  assert.equal(s.sock.connection!.snd.recovery.state, 0);
   s.sock.destroy();
   assert.equal(await s.raw.link.close(), 0);
 });
@@ -215,6 +215,46 @@ test('D-SACK: a duplicate reported below the ACK is counted, not taken as a SACK
   const snd = s.sock.connection!.snd;
   assert.equal(snd.dsacks, 1);
   assert.equal(snd.records.count, 0);
+  s.sock.destroy();
+  assert.equal(await s.raw.link.close(), 0);
+});
+
+test('a spurious RTO is undone when the ACK echoes the original transmission (RFC 3522 Eifel, RFC 4015)', async () => {
+  const s = await setup({ mss: 1012, sackPermitted: true, ts: [1000, 0] }, 10); // 1000 bytes beside timestamps
+  const c = s.sock.connection!;
+  s.sock.write(Buffer.alloc(3000, 1));
+  await s.raw.link.settle();
+  const t0 = s.raw.link.clock.now();
+  const tsOriginal = c.tsVal(t0);
+  assert.deepEqual(s.sent().map((x) => x[0]), [0, 1000, 2000]);
+  const cwndBefore = c.snd.cc.cwnd;
+  // The peer's ACKs are late: a TLP, then the RTO resends the first segment with cwnd cut to one.
+  await s.raw.link.run(() => s.raw.tcp.stats().rtoTimeouts === 1, 5000);
+  assert.ok(c.snd.cc.cwnd < cwndBefore);
+  s.sent();
+  // The late ACK of the original (its TSval echoed) arrives: the timeout was spurious.
+  s.ack(1000, undefined, tsOriginal);
+  await s.raw.link.settle();
+  assert.equal(s.raw.tcp.stats().spuriousRtos, 1);
+  assert.equal(c.snd.recovery.state, 0, 'back to open');
+  assert.ok(c.snd.cc.cwnd >= cwndBefore, `cwnd ${c.snd.cc.cwnd} restored to ${cwndBefore}`);
+  assert.deepEqual(s.sent().map((x) => x[0]), [], 'the rest of the flight is not resent');
+  s.sock.destroy();
+  assert.equal(await s.raw.link.close(), 0);
+});
+
+test('an RTO whose ACK echoes the retransmission was a real loss: nothing is undone', async () => {
+  const s = await setup({ mss: 1012, sackPermitted: true, ts: [1000, 0] }, 10);
+  const c = s.sock.connection!;
+  s.sock.write(Buffer.alloc(3000, 1));
+  await s.raw.link.settle();
+  await s.raw.link.run(() => s.raw.tcp.stats().rtoTimeouts === 1, 5000);
+  const cwndAfterRto = c.snd.cc.cwnd;
+  s.ack(1000, undefined, c.tsVal(s.raw.link.clock.now()));
+  await s.raw.link.settle();
+  assert.equal(s.raw.tcp.stats().spuriousRtos, 0);
+  assert.equal(c.snd.recovery.state, 2, 'still in loss recovery');
+  assert.ok(c.snd.cc.cwnd <= 2 * cwndAfterRto, 'slow start from one segment');
   s.sock.destroy();
   assert.equal(await s.raw.link.close(), 0);
 });

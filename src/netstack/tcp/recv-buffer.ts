@@ -40,12 +40,12 @@ export class RecvBuffer {
   reset(seq: number): void {
     this.chunks.length = 0;
     this.starts.length = 0;
-    this.readSeq = seq >>> 0;
+    this.readSeq = seq | 0;
   }
 
   /** Store src[at, at + len) as the bytes [seq, seq + len). seq must not be before readSeq. */
   place(seq: number, src: Uint8Array, at: number, len: number): void {
-    const end = (seq + len) >>> 0;
+    const end = (seq + len) | 0;
     this.cover(end);
     // Find the chunk holding seq, from the tail: in-order data lands in the last chunk or two.
     let i = this.chunks.length - 1;
@@ -74,7 +74,7 @@ export class RecvBuffer {
     let n = Math.min(avail, chunk.length - off);
     if (n > max) n = max;
     const view = chunk.subarray(off, off + n);
-    this.readSeq = (this.readSeq + n) >>> 0;
+    this.readSeq = (this.readSeq + n) | 0;
     if (off + n === chunk.length) {
       this.chunks.shift();
       this.starts.shift();
@@ -91,14 +91,14 @@ export class RecvBuffer {
   /** Append chunks until they reach `end`. */
   private cover(end: number): void {
     let n = this.chunks.length;
-    let tail = n === 0 ? this.readSeq : (this.starts[n - 1]! + this.chunks[n - 1]!.length) >>> 0;
+    let tail = n === 0 ? this.readSeq : (this.starts[n - 1]! + this.chunks[n - 1]!.length) | 0;
     while (((end - tail) | 0) > 0) {
       const size = this.nextChunkBytes;
       // A chunk that fills means a stream that fills chunks: make the next one larger.
       if (n > 0 && size < RECV_CHUNK_BYTES) this.nextChunkBytes = size * 2;
       this.chunks.push(Buffer.allocUnsafe(size));
       this.starts.push(tail);
-      tail = (tail + size) >>> 0;
+      tail = (tail + size) | 0;
       n++;
     }
   }

@@ -41,7 +41,7 @@ test('scoreboard: SACK marks whole records only, and pipe follows (RFC 6675 §4)
 test('scoreboard: cumulative ACK removes whole records and trims a partial one', () => {
   const r = sent(5);
   const seen: number[] = [];
-  const obs: DeliveryObserver = { delivered: (_x, end) => seen.push(end) };
+  const obs: DeliveryObserver = { delivered: (rec, p) => seen.push(rec.end(p)) };
   r.sack(1300, 1400, obs);
   assert.equal(r.ackUpTo(1250, obs), 250);
   assert.deepEqual(seen, [1400, 1100, 1200], 'SACKed first, then each newly ACKed record');

@@ -53,7 +53,7 @@ export class TcpSecrets {
     const f = halfSipHash(this.keys[0]!, this.keys[1]!, this.scratch, n);
     // M: 4 us ticks, taken modulo 2^32 before the add so the sum stays exact.
     const m = Math.floor(nowMs * 250) % 0x1_0000_0000;
-    return (f + m) >>> 0;
+    return (f + m) | 0;
   }
 
   /** RFC 7323 §5.4 per-address-pair TSval offset. */
@@ -94,8 +94,8 @@ export class TcpSecrets {
   /** TSval for a cookie SYN-ACK: the clock's value with the options in its low bits, never ahead of it. */
   static cookieTsVal(ts: number, wscale: number, sackOk: boolean): number {
     const bits = (wscale < 0 ? WSCALE_NONE : Math.min(wscale, MAX_WSCALE)) | (sackOk ? 0x10 : 0);
-    let v = ((ts & ~TS_OPTION_MASK) | bits) >>> 0;
-    if (((v - ts) | 0) > 0) v = (v - (1 << TS_OPTION_BITS)) >>> 0;
+    let v = (ts & ~TS_OPTION_MASK) | bits;
+    if (((v - ts) | 0) > 0) v = (v - (1 << TS_OPTION_BITS)) | 0;
     return v;
   }
 
@@ -109,7 +109,7 @@ export class TcpSecrets {
   private cookieAt(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, clientIsn: number, mssIndex: number, slot: number): number {
     const n = this.tuple(local, localPort, remote, remotePort, clientIsn, ((slot & 0xffffff) << 3) | mssIndex);
     const mac = halfSipHash(this.keys[4]!, this.keys[5]!, this.scratch, n + 8);
-    return ((((slot & 0x1f) << 27) | (mssIndex << 24) | (mac & 0xffffff)) >>> 0);
+    return ((slot & 0x1f) << 27) | (mssIndex << 24) | (mac & 0xffffff);
   }
 
   /** Pack the 4-tuple and two extra words into the scratch; returns the bytes before the extras. */

@@ -45,17 +45,23 @@ test('the ring wraps and grows with the bytes in order, across the 2^32 wrap of 
     }
     sb.consume(a);
     acked += a;
-    assert.equal(sb.headSeq, (start + acked) >>> 0);
+    assert.equal(sb.headSeq >>> 0, (start + acked) >>> 0);
     assert.equal(sb.length, written - acked);
   }
 });
 
-test('an emptied ring is given back; the next write allocates only what it needs', () => {
+test('an emptied ring stays until trim(); the next write then allocates only what it needs', () => {
   const sb = new SendBuffer(1 << 20);
   sb.reset(0);
   sb.write(bytes(100_000, 0), 0, 100_000);
   assert.ok(sb.allocatedBytes >= 100_000);
   sb.consume(100_000);
+  assert.ok(sb.allocatedBytes >= 100_000, 'kept while busy');
+  sb.write(bytes(10, 0), 0, 10);
+  sb.trim();
+  assert.ok(sb.allocatedBytes > 0, 'not trimmed while holding bytes');
+  sb.consume(10);
+  sb.trim();
   assert.equal(sb.allocatedBytes, 0);
   sb.write(bytes(100, 0), 0, 100);
   assert.equal(sb.allocatedBytes, 4096);

@@ -20,23 +20,24 @@
  *   the persist timer with zero-window probes (RFC 9293 §3.8.6.1).
  * - The send buffer's limit follows cwnd (2 x cwnd, Linux's tcp_sndbuf_expand), so a slow path makes
  *   the user's write() return false and a fast one keeps the pipe full.
+ *
+ * Loss recovery's state (recovery.ts), the tail loss probe (tlp.ts), RACK (rack.ts), the scoreboard
+ * (sent-records.ts) and the RTT estimate (rtt.ts) are objects of their own. What stays here (~600
+ * lines, past the house ~500) is the send sequence space that output, ACK processing and the timers
+ * all move: split further, SND.NXT and SND.UNA would be written from several files.
  */
-import {
-  DATA_RETRIES,
-  DUP_THRESH,
-  SYN,
-  MAX_RTO_MS,
-  PERSIST_MIN_MS,
-  SYN_FALLBACK_RTO_MS,
-  TLP_WORST_CASE_DELACK_MS,
-} from './constants.js';
+import { DATA_RETRIES, MAX_RTO_MS, PERSIST_MIN_MS, SYN, SYN_FALLBACK_RTO_MS } from './constants.js';
 import { initialWindow, type CongestionControl } from './congestion.js';
 import type { Segment } from './header.js';
 import { Rack } from './rack.js';
+import { CaState, Recovery } from './recovery.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer } from './send-buffer.js';
 import { EVER_RETRANS, FIN_FLAG, LOST, RETRANS, SACKED, SYN_FLAG, SentRecords, type DeliveryObserver } from './sent-records.js';
 import { seqGe, seqGt, seqLe, seqLt, seqMin } from './seq.js';
+import { TailLossProbe } from './tlp.js';
+
+export { CaState };
 
 /** What the single retransmission timer is armed for. */
 export const enum RtxKind {
@@ -45,14 +46,12 @@ export const enum RtxKind {
   TLP = 2,
   REORDER = 3,
   PERSIST = 4,
+  /** Nothing in flight or queued: trim the buffers if it stays so. */
+  IDLE = 5,
 }
 
-/** Linux's ca_state, reduced: open, in fast recovery, after an RTO. */
-export const enum CaState {
-  OPEN = 0,
-  RECOVERY = 1,
-  LOSS = 2,
-}
+/** A connection idle this long gives back its send ring and scoreboard. */
+const IDLE_TRIM_MS = 1000;
 
 /** What the sender needs from its connection. */
 export interface SenderHost {
@@ -62,7 +61,10 @@ export interface SenderHost {
   readonly handshaking: boolean;
   /** Payload bytes one segment may carry now (MSS less the options this segment will carry). */
   segmentPayload(): number;
-  /** Send the recorded segment [seq, seq + len) with the record's flags (SYN, FIN). */
+  /**
+   * Send the segment [seq, seq + len) with the record's flags (SYN, FIN); false when the pool had no
+   * buffer (nothing went out: wait for the IP layer's onWritable).
+   */
   emit(seq: number, len: number, recordFlags: number, push: boolean, now: number): boolean;
   /** A zero-window or keepalive probe: an ACK with SEQ = SND.UNA - 1 and no data. */
   emitProbe(now: number): void;
@@ -96,19 +98,8 @@ export class Sender implements DeliveryObserver {
   readonly rtt: RttEstimator;
   readonly rack: Rack;
   readonly cc: CongestionControl;
-  caState: CaState;
-  recoveryPoint: number;
-  // PRR (RFC 6937 §3).
-  private prrDelivered: number;
-  private prrOut: number;
-  private recoverFs: number;
-  // NewReno for peers without SACK (RFC 6582): duplicate ACKs and the segments they stand for.
-  dupAcks: number;
-  private renoSacked: number;
-  // TLP (RFC 8985 §7.4): the episode in progress.
-  private tlpActive: boolean;
-  private tlpEndSeq: number;
-  private tlpRetrans: boolean;
+  readonly recovery: Recovery;
+  readonly tlp: TailLossProbe;
   /** FIN state: asked for by the user; recorded (sent) with its sequence number. */
   finQueued: boolean;
   finSent: boolean;
@@ -129,8 +120,6 @@ export class Sender implements DeliveryObserver {
   // Counters.
   retransmits: number;
   rtoCount: number;
-  fastRecoveries: number;
-  tlpProbes: number;
   dsacks: number;
   bytesAcked: number;
 
@@ -150,16 +139,8 @@ export class Sender implements DeliveryObserver {
     this.rtt = new RttEstimator();
     this.rack = new Rack();
     this.cc = cc;
-    this.caState = CaState.OPEN;
-    this.recoveryPoint = 0;
-    this.prrDelivered = 0;
-    this.prrOut = 0;
-    this.recoverFs = 0;
-    this.dupAcks = 0;
-    this.renoSacked = 0;
-    this.tlpActive = false;
-    this.tlpEndSeq = 0;
-    this.tlpRetrans = false;
+    this.recovery = new Recovery(cc, this.records);
+    this.tlp = new TailLossProbe();
     this.finQueued = false;
     this.finSent = false;
     this.finSeq = 0;
@@ -174,24 +155,22 @@ export class Sender implements DeliveryObserver {
     this.synTimedOut = false;
     this.retransmits = 0;
     this.rtoCount = 0;
-    this.fastRecoveries = 0;
-    this.tlpProbes = 0;
     this.dsacks = 0;
     this.bytesAcked = 0;
   }
 
   /** RFC 6675 pipe, with NewReno's duplicate ACKs standing in for SACKed segments. */
   get inflight(): number {
-    const p = this.records.inflight - this.renoSacked;
+    const p = this.records.inflight - this.recovery.renoSacked;
     return p > 0 ? p : 0;
   }
 
   /** Start the sequence space at `iss`; the SYN takes it. */
   init(iss: number): void {
-    this.iss = iss >>> 0;
+    this.iss = iss | 0;
     this.una = this.iss;
     this.nxt = this.iss;
-    this.buf.reset((iss + 1) >>> 0);
+    this.buf.reset((iss + 1) | 0);
     this.smallEnd = this.iss;
     this.records.fack = this.iss;
   }
@@ -214,7 +193,7 @@ export class Sender implements DeliveryObserver {
   /** Record and send the SYN (or SYN-ACK) at `now`. */
   sendSyn(now: number): void {
     this.records.append(this.iss, 1, now, SYN_FLAG);
-    this.nxt = (this.iss + 1) >>> 0;
+    this.nxt = (this.iss + 1) | 0;
     this.host.emit(this.iss, 1, SYN_FLAG, false, now);
     this.lastSendTime = now;
     this.armRto(now);
@@ -279,7 +258,7 @@ export class Sender implements DeliveryObserver {
       if (!this.host.emit(r.seq[p]!, len, r.flags[p]!, false, now)) return;
       r.onRetransmit(p, now);
       this.retransmits++;
-      if (this.caState === CaState.RECOVERY) this.prrOut += len;
+      this.recovery.sent(len);
       this.lastSendTime = now;
     }
   }
@@ -311,16 +290,16 @@ export class Sender implements DeliveryObserver {
       const seqLen = len + (fin ? 1 : 0);
       const push = len === unsent;
       const start = this.nxt;
-      // Record first: emit() reads the bytes from the buffer by sequence number.
+      // Without a buffer nothing left: no record; onWritable brings us back.
+      if (!this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now)) return;
       r.append(start, seqLen, now, fin ? FIN_FLAG : 0);
-      this.nxt = (start + seqLen) >>> 0;
+      this.nxt = (start + seqLen) | 0;
       if (fin) {
         this.finSent = true;
-        this.finSeq = (start + len) >>> 0;
+        this.finSeq = (start + len) | 0;
       }
       if (len < mss) this.smallEnd = this.nxt;
-      this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now);
-      if (this.caState === CaState.RECOVERY) this.prrOut += seqLen;
+      this.recovery.sent(seqLen);
       this.lastSendTime = now;
       this.cwndLimited = this.inflight >= this.cc.cwnd - mss;
     }
@@ -345,7 +324,7 @@ export class Sender implements DeliveryObserver {
     const r = this.records;
     if (r.count > 0) {
       if (this.rtxKind === RtxKind.REORDER) return;
-      if (this.rtxKind === RtxKind.NONE || this.rtxKind === RtxKind.PERSIST) this.armRto(now);
+      if (this.rtxKind === RtxKind.NONE || this.rtxKind === RtxKind.PERSIST || this.rtxKind === RtxKind.IDLE) this.armRto(now);
       return;
     }
     if (this.unsent > 0 || (this.finQueued && !this.finSent)) {
@@ -356,9 +335,10 @@ export class Sender implements DeliveryObserver {
       }
       return;
     }
-    if (this.rtxKind !== RtxKind.NONE) {
-      this.rtxKind = RtxKind.NONE;
-      this.host.cancelRtx();
+    // Idle: after IDLE_TRIM_MS with nothing to send, the buffers grown for a burst go back.
+    if (this.rtxKind !== RtxKind.IDLE) {
+      this.rtxKind = RtxKind.IDLE;
+      this.host.armRtx(RtxKind.IDLE, now + IDLE_TRIM_MS);
     }
   }
 
@@ -369,7 +349,7 @@ export class Sender implements DeliveryObserver {
     let kind = RtxKind.RTO;
     if (this.tlpEligible()) {
       // RFC 8985 §7.2: the probe fires no later than the RTO would (and then instead of it).
-      const pto = this.pto();
+      const pto = this.tlp.pto(this.rtt.srtt, this.records.count);
       deadline = now + (pto < rto ? pto : rto);
       kind = RtxKind.TLP;
     }
@@ -379,15 +359,7 @@ export class Sender implements DeliveryObserver {
 
   /** RFC 8985 §7.2: a TLP only with SACK, in the open state, one per episode, with an RTT sample. */
   private tlpEligible(): boolean {
-    return this.host.sackOk && this.caState === CaState.OPEN && !this.tlpActive && !this.host.handshaking && this.rtt.hasSample;
-  }
-
-  /** RFC 8985 §7.2: PTO = 2 SRTT, plus the worst-case delayed ACK when one segment flies. */
-  private pto(): number {
-    let pto = 2 * this.rtt.srtt;
-    if (this.records.count === 1) pto += TLP_WORST_CASE_DELACK_MS;
-    else pto += 2; // Linux's TCP_TIMEOUT_MIN: one timer tick of slack beyond 2 SRTT
-    return pto;
+    return this.host.sackOk && this.recovery.state === CaState.OPEN && !this.tlp.active && !this.host.handshaking && this.rtt.hasSample;
   }
 
   private persistInterval(): number {
@@ -412,6 +384,14 @@ export class Sender implements DeliveryObserver {
       case RtxKind.PERSIST:
         this.onPersist(now);
         break;
+      case RtxKind.IDLE:
+        if (this.records.count === 0 && this.unsent === 0) {
+          this.buf.trim();
+          this.records.shrink();
+        } else {
+          this.armTimers(now);
+        }
+        break;
       default:
         break;
     }
@@ -431,13 +411,8 @@ export class Sender implements DeliveryObserver {
     const head = r.at(0);
     // RFC 2018 §8: SACKed data at SND.UNA after an RTO means the receiver reneged.
     r.markAllLost((r.flags[head]! & SACKED) !== 0);
-    if (this.caState !== CaState.LOSS) this.cc.onRto(r.out, now);
-    else this.cc.cwnd = this.host.segmentPayload();
-    this.caState = CaState.LOSS;
-    this.recoveryPoint = this.nxt;
-    this.dupAcks = 0;
-    this.renoSacked = 0;
-    this.tlpActive = false;
+    this.recovery.enterLoss(this.nxt, this.host.segmentPayload(), now, this.host.tsNow(now), this.host.tsOk);
+    this.tlp.cancel();
     this.rtt.backOff();
     this.rtoCount++;
     this.output(now);
@@ -449,8 +424,7 @@ export class Sender implements DeliveryObserver {
   private onPto(now: number): void {
     const r = this.records;
     if (r.count === 0) return;
-    this.tlpProbes++;
-    this.tlpActive = true;
+    let retrans = false;
     const mss = this.host.segmentPayload();
     const usable = (this.una + this.wnd - this.nxt) | 0;
     if (this.unsent > 0 && usable > 0) {
@@ -458,24 +432,25 @@ export class Sender implements DeliveryObserver {
       const len = Math.min(this.unsent, mss, usable);
       const fin = this.finQueued && !this.finSent && len === this.unsent && usable > len;
       const start = this.nxt;
+      if (!this.host.emit(start, len + (fin ? 1 : 0), fin ? FIN_FLAG : 0, true, now)) {
+        this.armTimers(now);
+        return;
+      }
       r.append(start, len + (fin ? 1 : 0), now, fin ? FIN_FLAG : 0);
-      this.nxt = (start + len + (fin ? 1 : 0)) >>> 0;
+      this.nxt = (start + len + (fin ? 1 : 0)) | 0;
       if (fin) {
         this.finSent = true;
-        this.finSeq = (start + len) >>> 0;
+        this.finSeq = (start + len) | 0;
       }
-      this.host.emit(start, len + (fin ? 1 : 0), fin ? FIN_FLAG : 0, true, now);
-      this.tlpRetrans = false;
     } else {
       const p = r.at(r.count - 1);
-      if ((r.flags[p]! & SACKED) === 0) {
-        this.host.emit(r.seq[p]!, r.len[p]!, r.flags[p]!, true, now);
+      if ((r.flags[p]! & SACKED) === 0 && this.host.emit(r.seq[p]!, r.len[p]!, r.flags[p]!, true, now)) {
         r.onRetransmit(p, now);
         this.retransmits++;
       }
-      this.tlpRetrans = true;
+      retrans = true;
     }
-    this.tlpEndSeq = this.nxt;
+    this.tlp.sent(this.nxt, retrans);
     this.lastSendTime = now;
     this.rtxKind = RtxKind.RTO;
     this.host.armRtx(RtxKind.RTO, now + this.rtt.rto);
@@ -484,7 +459,7 @@ export class Sender implements DeliveryObserver {
   /** RFC 8985 §6.3: the reorder window of a held-back segment ran out. */
   private onReorderTimeout(now: number): void {
     this.detectLoss(now);
-    if (this.caState === CaState.OPEN && this.records.lost > 0) this.enterRecovery(now);
+    if (this.recovery.state === CaState.OPEN && this.records.lost > 0) this.enterRecovery(now);
     this.output(now);
     if (this.rtxKind === RtxKind.NONE && this.records.count > 0) this.armRto(now);
   }
@@ -519,9 +494,10 @@ export class Sender implements DeliveryObserver {
   // ACK processing.
 
   /** DeliveryObserver: RACK's bookkeeping, and Karn's RTT candidate during the cumulative ACK. */
-  delivered(xmit: number, end: number, flags: number): void {
-    this.rack.delivered(xmit, end, flags);
-    if (this.inCumAck && (flags & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
+  delivered(r: SentRecords, p: number): void {
+    this.rack.delivered(r, p);
+    const xmit = r.xmit[p]!;
+    if (this.inCumAck && (r.flags[p]! & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
   }
 
   /**
@@ -572,7 +548,7 @@ export class Sender implements DeliveryObserver {
       this.inCumAck = false;
       const dataEnd = seqMin(ack, this.buf.tailSeq);
       if (seqGt(dataEnd, this.buf.headSeq)) {
-        dataAcked = (dataEnd - this.buf.headSeq) >>> 0;
+        dataAcked = (dataEnd - this.buf.headSeq) | 0;
         this.buf.consume(dataAcked);
         this.bytesAcked += dataAcked;
       }
@@ -582,8 +558,9 @@ export class Sender implements DeliveryObserver {
       if (prevUna === this.iss && this.rtt.backoff > 0) this.synTimedOut = true;
       this.rtt.resetBackoff();
       this.probes = 0;
-      if (r.count === 0) r.shrink();
     }
+    // A spurious RTO undone (RFC 3522): the ACK echoes a transmission from before the timeout.
+    if (acked > 0 && seg.hasTimestamp && this.recovery.eifel(seg.tsEcr)) this.armRto(now);
     // RTT: Karn's rule on the records, else the timestamp echo (RFC 7323 §4.1).
     if (acked > 0) {
       let sample = -1;
@@ -600,31 +577,24 @@ export class Sender implements DeliveryObserver {
     }
     // Duplicate ACKs (RFC 5681 §2) for peers without SACK: NewReno (RFC 6582).
     const isDup = acked === 0 && ack === prevUna && seg.dataLength === 0 && !windowChanged && r.count > 0;
-    let exited = false;
-    if (!this.host.sackOk) this.renoAck(isDup, acked);
-    else {
+    const rec = this.recovery;
+    if (!this.host.sackOk) rec.renoAck(isDup, acked, this.una, this.host.segmentPayload());
+    else if (this.rack.advanced || rec.state !== CaState.OPEN) {
       // RACK: a walk when something new was delivered or recovery is on (RFC 8985 §6.2).
-      if (this.rack.advanced || this.caState !== CaState.OPEN) this.detectLoss(now);
+      this.detectLoss(now);
     }
-    if (this.caState === CaState.OPEN && r.lost > 0) this.enterRecovery(now);
-    else if (this.caState !== CaState.OPEN && seqGe(this.una, this.recoveryPoint)) {
-      if (this.caState === CaState.RECOVERY) this.cc.onRecoveryEnd(now);
-      this.caState = CaState.OPEN;
-      this.renoSacked = 0;
-      exited = true;
-    }
+    let exited = false;
+    if (rec.state === CaState.OPEN && r.lost > 0) this.enterRecovery(now);
+    else exited = rec.maybeExit(this.una, now);
     if (this.host.sackOk) this.rack.updateReoWnd(dsack, this.una, this.nxt, exited);
-    // TLP episode (RFC 8985 §7.4): a probe that repaired a loss is a congestion signal.
-    if (this.tlpActive && seqGe(ack, this.tlpEndSeq)) {
-      this.tlpActive = false;
-      if (this.tlpRetrans && !dsack && this.caState === CaState.OPEN) {
-        this.cc.onCongestionEvent(r.out, now);
-        this.cc.onRecoveryEnd(now);
-      }
+    // TLP episode (RFC 8985 §7.4.2): a probe that repaired a loss is a congestion signal.
+    if (this.tlp.onAck(ack, dsack, isDup && seg.sackCount === 0) && rec.state === CaState.OPEN) {
+      this.cc.onCongestionEvent(r.out, now);
+      this.cc.onRecoveryEnd(now);
     }
     // Congestion control.
     const delivered = acked + sacked;
-    if (this.caState === CaState.RECOVERY) this.prrAck(delivered);
+    if (rec.state === CaState.RECOVERY) rec.prrAck(delivered, this.inflight, this.host.segmentPayload());
     else if (delivered > 0) this.cc.onAck(delivered, this.cwndLimited, this.rtt.srtt, now);
     // Send buffer follows cwnd (Linux's tcp_sndbuf_expand): 2 x cwnd, within [initial, max].
     const want = Math.min(this.bufMax, Math.max(this.buf.limit, 2 * this.cc.cwnd));
@@ -644,7 +614,7 @@ export class Sender implements DeliveryObserver {
   private detectLoss(now: number): void {
     const r = this.records;
     if (r.count === 0) return;
-    const wnd = this.rack.reoWnd(this.caState !== CaState.OPEN, r.sackedSegments, this.rtt.minRtt, this.rtt.srtt);
+    const wnd = this.rack.reoWnd(this.recovery.state !== CaState.OPEN, r.sackedSegments, this.rtt.minRtt, this.rtt.srtt);
     const timeout = this.rack.detectLoss(r, now, wnd);
     if (timeout > 0) {
       this.rtxKind = RtxKind.REORDER;
@@ -656,51 +626,8 @@ export class Sender implements DeliveryObserver {
 
   /** RFC 6675 §5 / RFC 6937: fast recovery begins; cwnd is reduced by PRR from here. */
   private enterRecovery(now: number): void {
-    this.caState = CaState.RECOVERY;
-    this.recoveryPoint = this.nxt;
-    this.cc.onCongestionEvent(this.records.out, now);
-    this.prrDelivered = 0;
-    this.prrOut = 0;
-    this.recoverFs = this.records.out;
-    this.fastRecoveries++;
-    this.tlpActive = false;
-  }
-
-  /** RFC 6937 §3 (PRR-SSRB): how much may be sent for this ACK sets cwnd. */
-  private prrAck(delivered: number): void {
-    this.prrDelivered += delivered;
-    const pipe = this.inflight;
-    const ssthresh = this.cc.ssthresh;
-    const mss = this.host.segmentPayload();
-    let sndcnt: number;
-    if (pipe > ssthresh) {
-      sndcnt = Math.ceil((this.prrDelivered * ssthresh) / (this.recoverFs > 0 ? this.recoverFs : 1)) - this.prrOut;
-    } else {
-      const limit = Math.max(this.prrDelivered - this.prrOut, delivered) + mss;
-      sndcnt = Math.min(ssthresh - pipe, limit);
-    }
-    if (sndcnt < 0) sndcnt = 0;
-    this.cc.cwnd = pipe + sndcnt;
-  }
-
-  /** RFC 5681 §3.2 / RFC 6582 §3.2 for a peer without SACK. */
-  private renoAck(isDup: boolean, acked: number): void {
-    const r = this.records;
-    const mss = this.host.segmentPayload();
-    if (isDup) {
-      this.dupAcks++;
-      // Each duplicate ACK stands for a segment that left the network (RFC 6675 §1, Linux's reno SACK).
-      if (this.renoSacked + mss < r.out) this.renoSacked += mss;
-      if (this.caState === CaState.OPEN && this.dupAcks >= DUP_THRESH && r.count > 0) r.markLost(r.at(0));
-      return;
-    }
-    if (acked === 0) return;
-    this.dupAcks = 0;
-    this.renoSacked = Math.max(0, this.renoSacked - acked);
-    // RFC 6582 §3.2 step 5: a partial ACK in recovery means the next segment is lost too.
-    if (this.caState === CaState.RECOVERY && seqLt(this.una, this.recoveryPoint) && r.count > 0) {
-      r.markLost(r.at(0));
-    }
+    this.recovery.enter(this.nxt, now);
+    this.tlp.cancel();
   }
 
   /** The path MTU went down (RFC 8201 / RFC 1191): resend what no longer fits (Linux's tcp_simple_retransmit). */

@@ -32,12 +32,15 @@ const INITIAL_CAPACITY = 16;
 
 /** What a delivered record tells RACK (rack.ts implements it). */
 export interface DeliveryObserver {
-  /** A record was newly ACKed or SACKed: its last send time, end sequence and flags before delivery. */
-  delivered(xmit: number, end: number, flags: number): void;
+  /**
+   * The record at ring index p of `r` was newly ACKed or SACKed (called before its flags change).
+   * Index, not values: a send time passed as an argument would be a boxed double per segment.
+   */
+  delivered(r: SentRecords, p: number): void;
 }
 
 export class SentRecords {
-  seq: Uint32Array;
+  seq: Int32Array;
   len: Int32Array;
   xmit: Float64Array;
   flags: Uint8Array;
@@ -58,7 +61,7 @@ export class SentRecords {
   fack: number;
 
   constructor() {
-    this.seq = new Uint32Array(INITIAL_CAPACITY);
+    this.seq = new Int32Array(INITIAL_CAPACITY);
     this.len = new Int32Array(INITIAL_CAPACITY);
     this.xmit = new Float64Array(INITIAL_CAPACITY);
     this.flags = new Uint8Array(INITIAL_CAPACITY);
@@ -86,7 +89,7 @@ export class SentRecords {
 
   /** End sequence of the record at ring index p. */
   end(p: number): number {
-    return (this.seq[p]! + this.len[p]!) >>> 0;
+    return (this.seq[p]! + this.len[p]!) | 0;
   }
 
   /** Record a first transmission of [seq, seq + len) at `now`. */
@@ -141,7 +144,7 @@ export class SentRecords {
         break;
       }
       const len = this.len[p]!;
-      if ((f & SACKED) === 0) obs.delivered(this.xmit[p]!, e, f);
+      if ((f & SACKED) === 0) obs.delivered(this, p);
       this.drop(p, f, len);
       this.head = (this.head + 1) & this.mask;
       this.count--;
@@ -167,7 +170,7 @@ export class SentRecords {
       if (seqLt(s, left) || seqGt(e, right)) continue;
       const f = this.flags[p]!;
       if (f & SACKED) continue;
-      obs.delivered(this.xmit[p]!, e, f);
+      obs.delivered(this, p);
       const len = this.len[p]!;
       if (f & LOST) {
         this.lost -= len;
@@ -243,6 +246,23 @@ export class SentRecords {
   }
 
   /**
+   * A spurious RTO was undone (recovery.ts): every record marked lost is in flight once again, its
+   * retransmission (if any) counted as the one copy in flight.
+   */
+  unmarkLost(): void {
+    for (let i = 0; i < this.count; i++) {
+      const p = this.at(i);
+      const f = this.flags[p]!;
+      if ((f & LOST) === 0) continue;
+      const len = this.len[p]!;
+      this.lost -= len;
+      if (f & RETRANS) this.retransmitted -= len;
+      else this.lostPending--;
+      this.flags[p] = f & ~(LOST | RETRANS);
+    }
+  }
+
+  /**
    * Split the record at index i so its first part is `firstLen` long (a smaller MSS after Packet Too
    * Big). Both parts keep the flags (and are counted as before); the FIN/SYN stays with the second.
    */
@@ -260,7 +280,7 @@ export class SentRecords {
     const p = this.at(i);
     const q = this.at(i + 1);
     const f = this.flags[p]!;
-    this.seq[q] = (this.seq[p]! + firstLen) >>> 0;
+    this.seq[q] = (this.seq[p]! + firstLen) | 0;
     this.len[q] = this.len[p]! - firstLen;
     this.xmit[q] = this.xmit[p]!;
     this.flags[q] = f;
@@ -287,7 +307,7 @@ export class SentRecords {
    */
   shrink(): void {
     if (this.count !== 0 || this.seq.length === INITIAL_CAPACITY) return;
-    this.seq = new Uint32Array(INITIAL_CAPACITY);
+    this.seq = new Int32Array(INITIAL_CAPACITY);
     this.len = new Int32Array(INITIAL_CAPACITY);
     this.xmit = new Float64Array(INITIAL_CAPACITY);
     this.flags = new Uint8Array(INITIAL_CAPACITY);
@@ -310,7 +330,7 @@ export class SentRecords {
 
   private grow(): void {
     const cap = this.seq.length * 2;
-    const seq = new Uint32Array(cap);
+    const seq = new Int32Array(cap);
     const len = new Int32Array(cap);
     const xmit = new Float64Array(cap);
     const flags = new Uint8Array(cap);

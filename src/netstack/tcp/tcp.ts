@@ -15,6 +15,13 @@
  *   maxTimeWait), half-open connections per listener (listener.ts), send and receive buffers per
  *   connection, challenge ACKs per second (RFC 5961 §7).
  *
+ * Measured, one stream (Node 20.20 on a 2-vCPU VM shared with other jobs, so +-40%): two stacks joined
+ * in-process without IP layer or crypto, 500 MiB, 2.5-5.1 Gbit/s one way and 2.0-4.4 the other,
+ * ~250 bytes of JS garbage per segment (two copy views, output.ts); through a whole Tunnel to the
+ * kernel behind wireguard-go in a namespace, 8 s each way, over several runs: 1.1-1.3 Gbit/s download
+ * and 1.3-2.0 upload (the kernel path: 1.86), 0.9-1.7 and 1.0-1.4 with 1% of the tunnel's datagrams
+ * dropped by iptables (-m statistic --mode random).
+ *
  * Not for concurrent use: one event loop owns a stack.
  */
 import type { PacketBuffer } from '../../buffer/packet-buffer.js';
@@ -36,7 +43,14 @@ import {
   ACK,
 } from './constants.js';
 import { ConnTable } from './conn-table.js';
-import { Connection, State, type ConnectionHandler, type ConnectionHost, type TcpErrorCode } from './connection.js';
+import { Connection, State, type ConnectionHandler, type ConnectionHost } from './connection.js';
+import { tcpError } from './errors.js';
+import { ListenerTable } from './listeners.js';
+import { openActive, openPassive } from './handshake.js';
+import { segmentArrives } from './segment-arrives.js';
+import { addCounters, emptyStats, type TcpStats } from './stats.js';
+
+export type { TcpStats };
 import { Cubic } from './cubic.js';
 import type { CongestionControl, CongestionName } from './congestion.js';
 import { ParseResult, parseSegment, Segment } from './header.js';
@@ -62,31 +76,6 @@ export interface TcpOptions {
   secrets?: TcpSecrets;
 }
 
-/** Counters for stats() and the tests' recovery assertions. */
-export interface TcpStats {
-  connections: number;
-  timeWait: number;
-  listeners: number;
-  activeOpens: number;
-  passiveOpens: number;
-  segmentsIn: number;
-  segmentsOut: number;
-  retransmits: number;
-  rtoTimeouts: number;
-  fastRecoveries: number;
-  tlpProbes: number;
-  dsacksReceived: number;
-  resetsSent: number;
-  resetsReceived: number;
-  challengeAcks: number;
-  badSegments: number;
-  synCookiesSent: number;
-  synCookiesAccepted: number;
-  synDropped: number;
-  timeWaitReused: number;
-  timeWaitEvicted: number;
-}
-
 /** The smallest window-scale shift that lets the window field describe `bytes` (RFC 7323 §2.3). */
 function wscaleFor(bytes: number): number {
   let s = 0;
@@ -109,8 +98,14 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   private readonly maxConnections: number;
   private readonly maxTimeWait: number;
   private readonly table: ConnTable;
-  private readonly listeners: Map<number, Listener[]>;
+  private readonly listeners: ListenerTable;
+  /** Passive connections not yet handed to their listener (SYN-RECEIVED, or a cookie's in the making). */
+  private readonly halfOpen: Map<Connection, Listener>;
   private readonly seg: Segment;
+  /** Depth of work that may send (receive, flush, timers); segments arriving meanwhile wait. */
+  private busy: number;
+  private readonly deferred: PacketBuffer[];
+  private readonly deferredInfo: IpInfo[];
   private dirtyHead: Connection | null;
   private dirtyTail: Connection | null;
   private flushScheduled: boolean;
@@ -135,8 +130,12 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     this.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
     this.maxTimeWait = options.maxTimeWait ?? MAX_TIME_WAIT;
     this.table = new ConnTable();
-    this.listeners = new Map();
+    this.listeners = new ListenerTable();
+    this.halfOpen = new Map();
     this.seg = new Segment();
+    this.busy = 0;
+    this.deferred = [];
+    this.deferredInfo = [];
     this.dirtyHead = null;
     this.dirtyTail = null;
     this.flushScheduled = false;
@@ -145,35 +144,43 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     this.challengeBudget = CHALLENGE_ACKS_PER_SECOND;
     this.challengeSecond = 0;
     this.closed = false;
-    this.totals = {
-      connections: 0,
-      timeWait: 0,
-      listeners: 0,
-      activeOpens: 0,
-      passiveOpens: 0,
-      segmentsIn: 0,
-      segmentsOut: 0,
-      retransmits: 0,
-      rtoTimeouts: 0,
-      fastRecoveries: 0,
-      tlpProbes: 0,
-      dsacksReceived: 0,
-      resetsSent: 0,
-      resetsReceived: 0,
-      challengeAcks: 0,
-      badSegments: 0,
-      synCookiesSent: 0,
-      synCookiesAccepted: 0,
-      synDropped: 0,
-      timeWaitReused: 0,
-      timeWaitEvicted: 0,
-    };
+    this.totals = emptyStats();
   }
 
   // -------------------------------------------------------------------------------------------------
   // Transport.
 
   receive(buf: PacketBuffer, ip: IpInfo): void {
+    if (this.busy > 0) {
+      // Re-entered: something we sent while handling a segment, a flush or a timer came straight
+      // back (IP layers wired synchronously, a loop). Handle it after the current work, never inside.
+      this.deferred.push(buf);
+      this.deferredInfo.push({ family: ip.family, src: ip.src.slice(), dst: ip.dst.slice(), ttl: ip.ttl, tos: ip.tos });
+      return;
+    }
+    this.busy++;
+    this.receiveOne(buf, ip);
+    this.leave();
+  }
+
+  /** Work that may send begins (segment, flush, timer): segments arriving meanwhile wait. */
+  enter(): void {
+    this.busy++;
+  }
+
+  /** ...and ends: the segments that arrived meanwhile are handled now, in order. */
+  leave(): void {
+    if (this.busy === 1) {
+      for (let i = 0; i < this.deferred.length; i++) this.receiveOne(this.deferred[i]!, this.deferredInfo[i]!);
+      if (this.deferred.length > 0) {
+        this.deferred.length = 0;
+        this.deferredInfo.length = 0;
+      }
+    }
+    this.busy--;
+  }
+
+  private receiveOne(buf: PacketBuffer, ip: IpInfo): void {
     const seg = this.seg;
     if (this.closed || parseSegment(seg, buf.bytes, buf.start, buf.end) !== ParseResult.OK) {
       this.totals.badSegments++;
@@ -190,9 +197,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
       c = null;
     }
     if (c !== null) {
-      c.input(seg, now);
+      segmentArrives(c, seg, now);
     } else if ((seg.flags & RST) === 0) {
-      const l = this.findListener(ip.family, ip.dst, seg.dstPort);
+      const l = this.listeners.find(ip.family, ip.dst, seg.dstPort);
       if (l !== null) l.input(this, seg, ip, now);
       else this.reset(seg, ip);
     }
@@ -204,7 +211,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     const b = err.bytes;
     const localPort = (b[err.at]! << 8) | b[err.at + 1]!;
     const remotePort = (b[err.at + 2]! << 8) | b[err.at + 3]!;
-    const seq = ((b[err.at + 4]! << 24) | (b[err.at + 5]! << 16) | (b[err.at + 6]! << 8) | b[err.at + 7]!) >>> 0;
+    const seq = (b[err.at + 4]! << 24) | (b[err.at + 5]! << 16) | (b[err.at + 6]! << 8) | b[err.at + 7]!;
     const c = this.table.lookup(err.family, err.src, localPort, err.dst, remotePort);
     if (c === null) return;
     switch (err.kind) {
@@ -236,8 +243,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
       if (c.state === State.TIME_WAIT) c.close();
       else c.fail('ECONNABORTED');
     }
-    for (const ls of this.listeners.values()) for (const l of ls) l.closed = true;
-    this.listeners.clear();
+    this.listeners.closeAll();
     this.dirtyHead = this.dirtyTail = null;
   }
 
@@ -277,61 +283,32 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     c.handler = handler;
     this.table.insert(c);
     this.totals.activeOpens++;
-    c.openActive(this.secrets.isn(src, port, remote, remotePort, now), now);
+    openActive(c, this.secrets.isn(src, port, remote, remotePort, now), now);
     return c;
   }
 
   /** LISTEN on `port` (0: an ephemeral port) of `address` (null: any address of `family`, 0: both). */
   listen(family: IpFamily | 0, address: Uint8Array | null, port: number, backlog: number = DEFAULT_BACKLOG): Listener {
     if (this.closed) throw tcpError('ECONNABORTED', 'listen', 'the stack is closed');
-    if (port === 0) port = this.pickListenPort(family, address);
-    if (port === 0) throw tcpError('EADDRINUSE', 'listen', 'no free port');
-    const list = this.listeners.get(port);
-    if (list !== undefined) {
-      for (const l of list) {
-        if (l.closed) continue;
-        const sameFamily = l.family === 0 || family === 0 || l.family === family;
-        const overlap = l.address === null || address === null || sameBytes(l.address, address);
-        if (sameFamily && overlap) throw tcpError('EADDRINUSE', 'listen', `port ${port} is in use`);
-      }
-    }
-    const l = new Listener(family, address, port, backlog);
-    if (list === undefined) this.listeners.set(port, [l]);
-    else list.push(l);
-    return l;
+    return this.listeners.add(family, address, port, backlog);
   }
 
   /** Stop listening (server.close): half-open connections of the listener are dropped. */
   unlisten(l: Listener): void {
-    l.closed = true;
-    const list = this.listeners.get(l.port);
-    if (list === undefined) return;
-    const i = list.indexOf(l);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.listeners.delete(l.port);
+    this.listeners.remove(l);
     const all = this.table.all();
     for (let k = 0; k < all.length; k++) {
       const c = all[k]!;
-      if (c.listener === l && c.state === State.SYN_RECEIVED) c.abort();
+      if (this.halfOpen.get(c) === l) c.abort();
     }
   }
 
   stats(): TcpStats {
     const t: TcpStats = { ...this.totals };
-    t.synCookiesSent = t.synCookiesAccepted = t.synDropped = 0;
-    for (const ls of this.listeners.values()) {
-      for (const l of ls) {
-        t.synCookiesSent += l.cookiesSent;
-        t.synCookiesAccepted += l.cookiesAccepted;
-        t.synDropped += l.synDropped;
-      }
-    }
     const all = this.table.all();
     t.connections = all.length - this.table.timeWaitCount;
     t.timeWait = this.table.timeWaitCount;
-    let listeners = 0;
-    for (const ls of this.listeners.values()) listeners += ls.length;
-    t.listeners = listeners;
+    this.listeners.addStats(t);
     for (let i = 0; i < all.length; i++) addCounters(t, all[i]!);
     return t;
   }
@@ -355,9 +332,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   remove(c: Connection): void {
     addCounters(this.totals, c);
     this.table.remove(c);
-    if (c.listener !== null && !c.active) {
-      const l = c.listener as Listener;
-      c.listener = null;
+    const l = this.halfOpen.get(c);
+    if (l !== undefined) {
+      this.halfOpen.delete(c);
       l.leftSynQueue();
     }
   }
@@ -371,9 +348,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   }
 
   passiveEstablished(c: Connection): void {
-    const l = c.listener as Listener | null;
-    c.listener = null;
-    if (l === null) return;
+    const l = this.halfOpen.get(c);
+    if (l === undefined) return;
+    this.halfOpen.delete(c);
     l.leftSynQueue();
     this.totals.passiveOpens++;
     if (l.closed || l.onConnection === null) {
@@ -382,8 +359,6 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     }
     l.onConnection(c);
   }
-
-  passiveDropped(_c: Connection): void {}
 
   challengeAllowed(now: number): boolean {
     const second = Math.floor(now / 1000);
@@ -400,9 +375,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     if (this.table.count - this.table.timeWaitCount >= this.maxConnections) return null;
     const now = this.wheel.now();
     const c = this.newConnection(ip.family, ip.dst, seg.dstPort, ip.src, seg.srcPort, false);
-    c.listener = l;
+    this.halfOpen.set(c, l);
     this.table.insert(c);
-    if ((seg.flags & SYN) !== 0) c.openPassive(seg, this.secrets.isn(ip.dst, seg.dstPort, ip.src, seg.srcPort, now), now);
+    if ((seg.flags & SYN) !== 0) openPassive(c, seg, this.secrets.isn(ip.dst, seg.dstPort, ip.src, seg.srcPort, now), now);
     return c;
   }
 
@@ -411,7 +386,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     if (seg.flags & RST) return;
     this.totals.resetsSent++;
     if (seg.flags & ACK) sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, seg.ack, 0, false);
-    else sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, 0, (seg.seq + seg.seqLength) >>> 0, true);
+    else sendReset(this.ip, ip.family, ip.dst, ip.src, seg.dstPort, seg.srcPort, 0, (seg.seq + seg.seqLength) | 0, true);
   }
 
   tsOffset(local: Uint8Array, remote: Uint8Array): number {
@@ -424,6 +399,12 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   /** Run every dirty connection's flush: the batch is over. */
   private flush(): void {
     this.flushScheduled = false;
+    this.enter();
+    this.flushDirty();
+    this.leave();
+  }
+
+  private flushDirty(): void {
     const now = this.wheel.now();
     // Connections marked during this pass go to a fresh list (and a fresh microtask), so one pass is bounded.
     let c = this.dirtyHead;
@@ -449,19 +430,6 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     });
   }
 
-  private findListener(family: IpFamily, dst: Uint8Array, port: number): Listener | null {
-    const list = this.listeners.get(port);
-    if (list === undefined) return null;
-    let wildcard: Listener | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const l = list[i]!;
-      if (!l.accepts(family, dst)) continue;
-      if (l.address !== null) return l;
-      wildcard = l;
-    }
-    return wildcard;
-  }
-
   /** RFC 6191 §2: with timestamps, a newer TSval; without, a sequence number above RCV.NXT. */
   private timeWaitReusable(c: Connection, seg: Segment): boolean {
     if (c.tsOk && seg.hasTimestamp) return seqGt(seg.tsVal, c.tsRecent);
@@ -479,7 +447,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     const offset = this.secrets.isn(local, 0, remote, remotePort, 0);
     for (let k = 0; k < range; k++) {
       const port = EPHEMERAL_PORT_MIN + ((offset + this.portCursor + k) % range);
-      if (this.portListened(port, family, local)) continue;
+      if (this.listeners.listened(port, family, local)) continue;
       const old = this.table.lookup(family, local, port, remote, remotePort);
       if (old === null) {
         this.portCursor += k + 1;
@@ -494,67 +462,4 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     }
     return 0;
   }
-
-  private pickListenPort(family: IpFamily | 0, address: Uint8Array | null): number {
-    const range = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
-    for (let k = 0; k < range; k++) {
-      const port = EPHEMERAL_PORT_MIN + ((this.portCursor + k) % range);
-      if (!this.listeners.has(port)) {
-        this.portCursor += k + 1;
-        return port;
-      }
-    }
-    void family;
-    void address;
-    return 0;
-  }
-
-  private portListened(port: number, family: IpFamily, local: Uint8Array): boolean {
-    const list = this.listeners.get(port);
-    if (list === undefined) return false;
-    for (let i = 0; i < list.length; i++) if (list[i]!.accepts(family, local)) return true;
-    return false;
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function addCounters(t: TcpStats, c: Connection): void {
-  t.segmentsIn += c.segmentsIn;
-  t.segmentsOut += c.segmentsOut;
-  t.retransmits += c.snd.retransmits;
-  t.rtoTimeouts += c.snd.rtoCount;
-  t.fastRecoveries += c.snd.fastRecoveries;
-  t.tlpProbes += c.snd.tlpProbes;
-  t.dsacksReceived += c.snd.dsacks;
-  t.challengeAcks += c.challengeAcks;
-}
-
-/** errno values as Node reports them (os.constants.errno, Linux numbering). */
-const ERRNO: Record<string, number> = {
-  ECONNREFUSED: -111,
-  ECONNRESET: -104,
-  ETIMEDOUT: -110,
-  EHOSTUNREACH: -113,
-  ENETUNREACH: -101,
-  ECONNABORTED: -103,
-  EADDRINUSE: -98,
-  EADDRNOTAVAIL: -99,
-  EMFILE: -24,
-  EPIPE: -32,
-  EINVAL: -22,
-  ENOTFOUND: -3008,
-};
-
-/** An Error shaped as Node's system errors: code, errno, syscall. */
-export function tcpError(code: TcpErrorCode | 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'EMFILE' | 'EPIPE' | 'ENOTFOUND' | 'EINVAL', syscall: string, detail: string): NodeJS.ErrnoException {
-  const err = new Error(`${syscall} ${code}${detail !== '' ? ` ${detail}` : ''}`) as NodeJS.ErrnoException;
-  err.code = code;
-  err.errno = ERRNO[code] ?? -1;
-  err.syscall = syscall;
-  return err;
 }

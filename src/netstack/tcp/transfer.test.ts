@@ -75,6 +75,40 @@ test('bulk both ways without faults: every byte, in order', async () => {
   assert.equal(await t.link.close(), 0, 'pool buffers outstanding');
 });
 
+test('a link that delivers inside send() (no queue anywhere): nested segments wait their turn, every byte arrives', async () => {
+  const t = await transfer(pattern(500_000, 5), pattern(700_000, 6), { loss: 0.02 }, { sync: true, seed: 5 });
+  assert.ok(t.clientClosed && t.serverClosed);
+  assert.equal(sha(Buffer.concat(t.serverGot)), sha(pattern(500_000, 5)));
+  assert.equal(sha(Buffer.concat(t.clientGot)), sha(pattern(700_000, 6)));
+  assert.equal(await t.link.close(), 0);
+});
+
+test('buffers refused for a while (pool budget, paused device): sending waits for onWritable, no RTO', async () => {
+  const link = new Link();
+  const got: Buffer[] = [];
+  let ended = false;
+  const srv = new TcpServer(link.tcpB, (s) => {
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('end', () => (ended = true));
+  });
+  srv.listen(80);
+  const data = pattern(3_000_000, 9);
+  const c = new TcpSocket(link.tcpA);
+  c.connect(80, '10.0.0.2', () => c.end(data));
+  await link.run(() => got.length > 10, 5000);
+  link.a.refusing = true;
+  await link.run(() => false, 300);
+  assert.ok(link.a.refused > 0, 'allocations were refused');
+  link.a.resume();
+  assert.ok(await link.run(() => ended, 10_000));
+  assert.ok(Buffer.concat(got).equals(data));
+  assert.equal(link.tcpA.stats().rtoTimeouts, 0, 'a refused buffer is not a lost segment');
+  c.destroy();
+  srv.close();
+  await link.run(() => link.tcpA.stats().connections === 0 && link.tcpB.stats().connections === 0, 5000);
+  assert.equal(await link.close(), 0);
+});
+
 test('echo through pipe() over IPv6', async () => {
   const link = new Link();
   const server = new TcpServer(link.tcpB, (s) => s.pipe(s));
