@@ -9,7 +9,7 @@
  * 2 Gbit/s, measured with the sampling heap profiler). New indices are drawn so that no two live
  * ones share a key; they stay uniformly random 32-bit values.
  */
-import { randomU32 } from '../crypto/random-pool.js';
+import { randomU32 } from '../crypto/random.js';
 import type { Keypair } from './keypair.js';
 import type { Handshake } from './noise.js';
 

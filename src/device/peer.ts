@@ -11,7 +11,7 @@
  * and reads the rest. When a timer expires the peer calls the sender itself; the device hears only
  * what its embedder must (a handshake, a new endpoint, a failed handshake) through PeerHost.
  */
-import { randomBelow } from '../crypto/random-pool.js';
+import { randomBelow } from '../crypto/random.js';
 import { Timer, type Clock } from '../base/clock.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Endpoint } from '../conn/bind.js';
