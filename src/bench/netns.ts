@@ -27,7 +27,8 @@
  * its VmRSS before).
  *
  * Root only. Environment: BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3), BENCH_STREAMS
- * ("1,32"; "none" for no stream rows), BENCH_IMPLS (comma list of labels to run), BENCH_FLOOD_RATE
+ * ("1,32"; "none" for no stream rows), BENCH_IMPLS (comma list of labels to run; "wgts-threads0", the
+ * wgts daemon with WGTS_CRYPTO_THREADS=0, runs only when named), BENCH_FLOOD_RATE
  * (default 50000; 0 for no flood row), BENCH_FLOOD_IMPLS (default "wgts,wireguard-go"),
  * BENCH_AFTER_SECONDS (default 30).
  */
@@ -64,6 +65,9 @@ interface Impl {
   isWgts: boolean;
 }
 
+/** The label of the wgts daemon with WGTS_CRYPTO_THREADS=0. */
+const NO_THREADS = 'wgts-threads0';
+
 function impls(): Impl[] {
   const list: Impl[] = [
     {
@@ -79,7 +83,10 @@ function impls(): Impl[] {
   const bt = join(homedir(), '.cargo', 'bin', 'boringtun-cli');
   if (existsSync(bt)) list.push({ label: 'boringtun', argv: (i) => [bt, '-f', '--disable-drop-privileges', '--log', '/dev/null', i], env: {}, isWgts: false });
   const only = process.env.BENCH_IMPLS?.split(',');
-  return only === undefined ? list : list.filter((x) => only.includes(x.label));
+  if (only === undefined) return list;
+  // Only when named: the wgts daemon with its crypto threads off, against the default in the same run.
+  if (only.includes(NO_THREADS)) list.push({ ...list[0]!, label: NO_THREADS, env: { WGTS_CRYPTO_THREADS: '0' } });
+  return list.filter((x) => only.includes(x.label));
 }
 
 function sh(args: string[], input?: string): string {
