@@ -11,8 +11,8 @@
  * retransmits, CPU seconds of both daemons (utime+stime from /proc), Gbit per CPU-second, RSS of the
  * larger daemon idle before the load (VmRSS, after the handshake), at its peak (VmHWM) and 30 s after
  * the load stopped (VmRSS: what the daemon gave back), and for wgts the GC count and pause time it
- * reports on exit (its whole life, the 30 s after included) with the worse daemon's pauses as a share
- * of the run. Rounds alternate the implementations so drift on a shared machine hits all alike; the
+ * reports on exit (its whole life: start-up, the load, and the idle trim after it), and the worse
+ * daemon's pauses that began during the iperf3 run as a share of the run. Rounds alternate the implementations so drift on a shared machine hits all alike; the
  * table quotes medians and same-run ratios against wireguard-go, and is written to BENCHMARKS.md.
  *
  * The wgts daemon is started as a user would start it, with no Node flags or glibc tunables: it sets
@@ -178,6 +178,12 @@ interface GcReport {
   gcShare: number;
 }
 
+/** The wall-clock window of a load (Unix ms; NaN when not marked), for counting the GC pauses inside it. */
+interface LoadWindow {
+  from: number;
+  to: number;
+}
+
 interface Running {
   da: ChildProcess;
   db: ChildProcess;
@@ -214,9 +220,9 @@ async function startPair(impl: Impl, dir: string): Promise<Running> {
 
 /**
  * Stops both daemons and the server; for wgts, the GC count and pause time they reported, and the
- * worse daemon's pauses as a share of one run.
+ * worse daemon's pauses inside `load` as a share of it (NaN when it was not marked).
  */
-async function stopPair(impl: Impl, r: Running): Promise<GcReport> {
+async function stopPair(impl: Impl, r: Running, load: LoadWindow): Promise<GcReport> {
   r.server.kill();
   for (const d of [r.da, r.db]) {
     const exited = new Promise((res) => d.once('exit', res));
@@ -231,12 +237,14 @@ async function stopPair(impl: Impl, r: Running): Promise<GcReport> {
   let gcShare = 0;
   for (const f of [r.gcA, r.gcB]) {
     if (!existsSync(f)) continue;
-    const g = JSON.parse(readFileSync(f, 'utf8')) as { count: number; ms: number };
+    const g = JSON.parse(readFileSync(f, 'utf8')) as { count: number; ms: number; pauses: [number, number][] };
     gcCount += g.count;
     gcMs += g.ms;
-    gcShare = Math.max(gcShare, g.ms / (SECONDS * 1000));
+    let inLoad = 0;
+    for (const [t, ms] of g.pauses) if (t >= load.from && t < load.to) inLoad += ms;
+    gcShare = Math.max(gcShare, inLoad / (load.to - load.from));
   }
-  return { gcCount, gcMs, gcShare };
+  return { gcCount, gcMs, gcShare: Number.isNaN(load.from) ? NaN : gcShare };
 }
 
 /** The output of a child process once it exits. */
@@ -259,25 +267,31 @@ async function iperf(streams: number): Promise<{ gbps: number; retrans: number }
   return { gbps: j.end.sum_received.bits_per_second / 1e9, retrans: j.end.sum_sent.retransmits ?? 0 };
 }
 
-/** Runs `measure` against a fresh pair of `impl` daemons, which are stopped however it ends. */
-async function withPair<T>(impl: Impl, dir: string, measure: (r: Running) => Promise<T>): Promise<[T, GcReport]> {
+/**
+ * Runs `measure` against a fresh pair of `impl` daemons, which are stopped however it ends; `measure`
+ * may mark its load window for the GC share.
+ */
+async function withPair<T>(impl: Impl, dir: string, measure: (r: Running, load: LoadWindow) => Promise<T>): Promise<[T, GcReport]> {
   const r = await startPair(impl, dir);
+  const load: LoadWindow = { from: NaN, to: NaN };
   let result: T;
   try {
-    result = await measure(r);
+    result = await measure(r, load);
   } catch (err) {
-    await stopPair(impl, r);
+    await stopPair(impl, r, load);
     throw err;
   }
-  return [result, await stopPair(impl, r)];
+  return [result, await stopPair(impl, r, load)];
 }
 
 async function runOne(impl: Impl, streams: number, dir: string): Promise<Sample> {
-  const [run, gc] = await withPair(impl, dir, async (r) => {
+  const [run, gc] = await withPair(impl, dir, async (r, load) => {
     const rss = (field: 'VmHWM' | 'VmRSS'): number => Math.max(rssMiB(r.da.pid!, field), rssMiB(r.db.pid!, field));
     const idle = rss('VmRSS');
     const cpu0 = cpuSeconds(r.da.pid!) + cpuSeconds(r.db.pid!);
+    load.from = Date.now();
     const { gbps, retrans } = await iperf(streams);
+    load.to = Date.now();
     const cpu = cpuSeconds(r.da.pid!) + cpuSeconds(r.db.pid!) - cpu0;
     const peak = rss('VmHWM');
     await sleep(AFTER_SECONDS * 1000);
@@ -373,7 +387,7 @@ async function main(): Promise<void> {
         for (const impl of r % 2 === 0 ? list : [...list].reverse()) {
           const s = await runOne(impl, streams, dir);
           samples.push(s);
-          console.log(`round ${r + 1} ${impl.label} P${streams}: ${fmt(s.gbps)} Gbit/s, ${s.retrans} retr, ${fmt(s.cpu)} CPU s, RSS ${fmt(s.idleMiB, 1)} idle / ${fmt(s.rssMiB, 1)} peak / ${fmt(s.afterMiB, 1)} after MiB${impl.isWgts ? `, GC ${s.gcCount} x ${fmt(s.gcMs, 0)} ms` : ''}`);
+          console.log(`round ${r + 1} ${impl.label} P${streams}: ${fmt(s.gbps)} Gbit/s, ${s.retrans} retr, ${fmt(s.cpu)} CPU s, RSS ${fmt(s.idleMiB, 1)} idle / ${fmt(s.rssMiB, 1)} peak / ${fmt(s.afterMiB, 1)} after MiB${impl.isWgts ? `, GC ${s.gcCount} x ${fmt(s.gcMs, 0)} ms, ${fmt(s.gcShare * 100)}% of the run` : ''}`);
         }
       }
       for (const impl of r % 2 === 0 ? floodList : [...floodList].reverse()) {
@@ -390,7 +404,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const lines: string[] = [];
-  lines.push(`| streams | implementation | Gbit/s | retransmits | CPU s (both daemons) | Gbit per CPU-s | idle RSS MiB | peak RSS MiB | RSS ${AFTER_SECONDS} s after MiB | GC count | GC pause ms | GC pause % of run | Gbit/s vs wireguard-go | Gbit/CPU-s vs wireguard-go | peak RSS vs wireguard-go |`);
+  lines.push(`| streams | implementation | Gbit/s | retransmits | CPU s (both daemons) | Gbit per CPU-s | idle RSS MiB | peak RSS MiB | RSS ${AFTER_SECONDS} s after MiB | GC count (life) | GC pause ms (life) | GC pause % during run | Gbit/s vs wireguard-go | Gbit/CPU-s vs wireguard-go | peak RSS vs wireguard-go |`);
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const streams of STREAMS) {
     const med = (label: string, f: (s: Sample) => number): number => median(samples.filter((s) => s.impl === label && s.streams === streams).map(f));
