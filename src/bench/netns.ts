@@ -442,8 +442,11 @@ async function main(): Promise<void> {
     `Command: \`npm run bench\` (BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, streams ${STREAMS.join(' and ') || 'none'}, ` +
     `flood ${FLOOD_RATE}/s${floodList.length > 0 ? ` against ${floodList.map((x) => x.label).join(' and ')}` : ''}); ` +
     `medians of ${ROUNDS} alternating rounds; ratios are per-round wgts / wireguard-go (upstream), then the median. ` +
-    `Flood rows: one stream alone, under ${FLOOD_RATE} handshake initiations a second (valid mac1, random contents, one source) ` +
-    `aimed at the receiving daemon, and alone again; kept = under flood / the mean alone; RSS growth = that daemon's largest VmRSS during the flood less its VmRSS before.\n` +
+    (floodList.length > 0
+      ? `Flood rows: one stream alone, under ${FLOOD_RATE} handshake initiations a second (valid mac1, random contents, one source) ` +
+        `aimed at the receiving daemon, and alone again; kept = under flood / the mean alone; RSS growth = that daemon's largest VmRSS during the flood less its VmRSS before.`
+      : '') +
+    `\n` +
     `Machine: ${sh(['nproc']).trim()} cores, Node ${process.version}.\n\n${table}\n`;
   const file = join(ROOT, 'BENCHMARKS.md');
   const head = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nNumbers from a shared, noisy machine: read the medians and the same-run ratios, not single absolutes.\n';
