@@ -63,8 +63,11 @@ WANT=$(sha256sum <"$TMP/www/big.bin" | cut -d' ' -f1)
 n2 python3 -m http.server 8000 --bind :: --directory "$TMP/www" >"$TMP/http.log" 2>&1 &
 n2 "$NODE" "$ROOT/dist/tunnel/_dns-serve.js" "{\"web.test\":{\"A\":[\"$IN2\"],\"AAAA\":[\"$IN62\"]}}" 53 "$IN2" >"$TMP/dns2.log" 2>&1 &
 # One process serves every echo connection (socat would fork two processes per connection: 1,000 of
-# them below), with a listen backlog for 1,000 connections arriving at once: with Node's default (511)
-# the kernel's SYN queue overflows, it answers with SYN cookies and resets some of those connections.
+# them below), with a listen backlog for 1,000 connections arriving at once. With Node's default (511)
+# the kernel answers the burst with SYN cookies and its accept queue overflows: it drops a valid
+# cookie ACK without keeping state, the client's next segment (past ISN + 1) then fails the cookie
+# check and is reset (ListenOverflows and SyncookiesFailed rise together; kernel clients over a
+# 1420-byte MTU see the same). Our side of the cookie path is covered by tunnel/netns.test.ts.
 n2 "$NODE" -e "require('net').createServer({allowHalfOpen: true}, (s) => { s.on('error', () => {}); s.pipe(s); }).listen({port: 7, host: '$IN2', backlog: 4096})" >/dev/null 2>&1 &
 n2 socat TCP-LISTEN:9,bind="$IN2",fork,reuseaddr OPEN:/dev/zero >/dev/null 2>&1 &
 n2 iperf3 -s -D -B "$IN2" --logfile "$TMP/iperf.log" >/dev/null 2>&1
