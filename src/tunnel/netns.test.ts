@@ -7,15 +7,16 @@
  *   vtun<pid> <198.19.N.1, fd19:N::1>  <---- veth ---->  veth0 <198.19.N.2, fd19:N::2>   ping, socat, DNS
  *
  * The peer is upstream wireguard-go when installed (~/go/bin/wireguard), Debian's otherwise. Checked:
- * the kernel pings the Tunnel's addresses; UDP echo both ways and both families, with datagrams that
- * need fragments; a port unreachable from the kernel surfaces as ECONNREFUSED; lookup() asks a DNS
- * server in the namespace through the tunnel. TCP: fetch of a 256 MiB file from the kernel's HTTP
- * server (python3 -m http.server) with its SHA-256 checked, uploads to a kernel sink that answers with
- * the SHA-256 it computed, the kernel's curl fetching from a server listening on the Tunnel, both
- * families, and a download and an upload again with 1% of the tunnel's datagrams dropped by iptables.
- * Another puts a wgts daemon from this tree in wireguard-go's place and runs a shorter round. The
- * last drives SYN cookies both ways: 1,000 kernel clients at once past the Tunnel listener's SYN
- * queue, and 1,000 Tunnel connections to a kernel listener that answers every SYN with a cookie.
+ * the kernel pings the Tunnel's addresses and the Tunnel pings the kernel's; UDP echo both ways and
+ * both families, with datagrams that need fragments; a port unreachable from the kernel surfaces as
+ * ECONNREFUSED; lookup() asks a DNS server in the namespace through the tunnel. TCP: fetch of a 256 MiB
+ * file from the kernel's HTTP server (python3 -m http.server) with its SHA-256 checked, uploads to a
+ * kernel sink that answers with the SHA-256 it computed, the kernel's curl fetching from a server
+ * listening on the Tunnel, both families, and a download and an upload again with 1% of the tunnel's
+ * datagrams dropped by iptables. Another puts a wgts daemon from this tree in wireguard-go's place and
+ * runs a shorter round. The last drives SYN cookies both ways: 1,000 kernel clients at once past the
+ * Tunnel listener's SYN queue, and 1,000 Tunnel connections to a kernel listener that answers every SYN
+ * with a cookie.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -210,6 +211,8 @@ test('Tunnel against the kernel behind wireguard-go: ping, UDP echo both ways, E
     await within(nsExecAsync(NS, 'ping', ['-c', '2', '-W', '5', '10.78.0.1']), 'ping 10.78.0.1');
     await within(nsExecAsync(NS, 'ping', ['-6', '-c', '2', '-W', '5', 'fd78::1']), 'ping fd78::1');
     await within(nsExecAsync(NS, 'ping', ['-c', '1', '-W', '5', '-s', '4000', '10.78.0.1']), 'ping -s 4000');
+    // And we ping the kernel (tunnel.ping: echo requests from the netstack), both families.
+    for (const host of ['10.78.0.2', 'fd78::2']) assert.ok((await within(t.ping(host), `tunnel.ping ${host}`)) >= 0, host);
 
     // UDP echo through the kernel's socat, small and fragmented, both families.
     for (const [type, addr] of [['udp4', '10.78.0.2'], ['udp6', 'fd78::2']] as const) {
