@@ -4,7 +4,7 @@
  * (in-memory and node:dgram everywhere; the kernel TUN and batched sockets on Linux with the native
  * shim), the netstack, the packet-memory allocator, configuration helpers and keys.
  */
-export { Tunnel, type TunnelOptions, type TunnelStats, type TunnelPeerStats, type LookupOptions } from './tunnel/tunnel.js';
+export { Tunnel, type TunnelOptions, type TunnelStats, type TunnelPeerStats, type LookupOptions, type PingOptions } from './tunnel/tunnel.js';
 export { NetStack, type NetStackOptions } from './netstack/stack.js';
 export type { UdpSocket, UdpSocketType, RemoteInfo, SocketAddress } from './netstack/udp-socket.js';
 export { Device, type DeviceOptions, type DeviceEvents } from './device/device.js';

@@ -188,3 +188,7 @@ test('wgts proxy as nobody <-> wireguard-go (Debian): SOCKS5, HTTP, TCP/UDP tunn
 test('wgts proxy as nobody <-> a wgts daemon', { skip: skipUnless(basics ?? proxyMissing()) }, (t) => {
   t.diagnostic(`${runScript('proxy.sh', 'wgts')} checks passed`);
 });
+
+test('wgts proxy follows a peer whose name now resolves elsewhere (/etc/hosts), once its handshakes fail', { skip: skipUnless(basics ?? (debianGo === null ? 'wireguard-go is not installed' : proxyMissing())) }, (t) => {
+  t.diagnostic(`${runScript('proxy-ddns.sh', goPeer())} checks passed`);
+});

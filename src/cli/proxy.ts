@@ -78,7 +78,6 @@ export async function proxyMain(args: readonly string[], env: NodeJS.ProcessEnv,
   }
   const log = stderrLogger(io, cmd.silent, env);
   for (const note of config.notes) log.error?.(note);
-  if (config.checkAlive.length > 0) log.error?.(`${config.file}: CheckAlive: no pings are sent (the tunnel offers no ICMP sockets); /readyz reports handshake freshness instead`);
   if (cmd.configTest) {
     io.stdout.write('Config OK\n');
     return 0;

@@ -13,8 +13,9 @@ export class NetStackCounters {
   /** Datagrams reassembled from fragments, and fragments sent for datagrams past the path MTU. */
   reassembled = 0;
   fragmentsSent = 0;
-  /** ICMP echo requests answered; ICMP errors sent and received. */
+  /** ICMP echo requests answered; replies to our own requests (ping); ICMP errors sent and received. */
   echoReplies = 0;
+  echoRepliesReceived = 0;
   icmpErrorsSent = 0;
   icmpErrorsReceived = 0;
 

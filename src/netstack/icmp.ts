@@ -3,7 +3,8 @@
  * host at the end of a tunnel needs:
  *
  * - Echo: requests to our addresses are answered with the same identifier, sequence and data, so
- *   `ping` to the tunnel address works (RFC 792 "Echo or Echo Reply", RFC 4443 §4.2).
+ *   `ping` to the tunnel address works (RFC 792 "Echo or Echo Reply", RFC 4443 §4.2); replies go to
+ *   the stack's own requests (ping.ts), as do errors quoting one of them.
  * - Errors in: Destination Unreachable, Packet Too Big / Fragmentation Needed, Time Exceeded and the
  *   "unrecognized Next Header" Parameter Problem are matched to the transport that sent the quoted
  *   packet (its quoted source must be ours) and delivered as an IcmpError. Packet Too Big lowers the
@@ -17,8 +18,7 @@
  *   offending packet as fits in 576 bytes (IPv4, RFC 1812 §4.3.2.3) or 1280 (IPv6, RFC 4443 §2.4(c)).
  *
  * Source quench (deprecated by RFC 6633), redirects (a tunnel has no next hop to change), router and
- * neighbor discovery (no link layer) and echo replies (the stack sends no requests) are counted and
- * dropped.
+ * neighbor discovery (no link layer) and echo replies nobody asked for are counted and dropped.
  */
 import type { Clock } from '../base/clock.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
@@ -28,6 +28,7 @@ import type { NetStackCounters } from './counters.js';
 import { IPV4_HEADER_BYTES, writeIpv4Header } from './ipv4.js';
 import { IPV6_HEADER_BYTES, NH_DEST_OPTIONS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ROUTING, writeIpv6Header } from './ipv6.js';
 import type { PathMtu } from './path-mtu.js';
+import type { Pinger } from './ping.js';
 import type { RxInfo } from './rx-info.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, type IcmpError, type IcmpErrorKind, type IpFamily, type IpInfo, type Transport } from './transport.js';
 
@@ -85,6 +86,8 @@ export class Icmp {
   private readonly dst6 = new Uint8Array(16);
   /** The addresses of a quoted packet we answer outside delivery (reassembly timeouts). */
   private readonly quoted: IpInfo;
+  /** The stack's echo requests: replies and errors quoting a request go here. */
+  pinger: Pinger | null = null;
 
   /** @param rx the stack's scratch for the packet being delivered (ports unreachable quote it) */
   constructor(
@@ -117,6 +120,7 @@ export class Icmp {
     const code = b[at + 1]!;
     if (rx.family === 4) {
       if (type === ICMP4_ECHO_REQUEST && code === 0) this.echo(buf, rx, ICMP4_ECHO_REPLY);
+      else if (type === ICMP4_ECHO_REPLY && code === 0) this.echoReply(b, at, end, rx);
       else if (type === ICMP4_UNREACHABLE) {
         const kind = code === ICMP4_PORT_UNREACHABLE ? 'port-unreachable' : code === ICMP4_FRAGMENTATION_NEEDED ? 'packet-too-big' : 'unreachable';
         this.deliver(b, at, end, 4, kind, (b[at + 6]! << 8) | b[at + 7]!);
@@ -124,6 +128,7 @@ export class Icmp {
       else c.icmpIgnored++;
     } else {
       if (type === ICMP6_ECHO_REQUEST && code === 0) this.echo(buf, rx, ICMP6_ECHO_REPLY);
+      else if (type === ICMP6_ECHO_REPLY && code === 0) this.echoReply(b, at, end, rx);
       else if (type === ICMP6_UNREACHABLE) this.deliver(b, at, end, 6, code === ICMP6_PORT_UNREACHABLE ? 'port-unreachable' : 'unreachable', 0);
       else if (type === ICMP6_PACKET_TOO_BIG) this.deliver(b, at, end, 6, 'packet-too-big', readU32(b, at + 4));
       else if (type === ICMP6_TIME_EXCEEDED) this.deliver(b, at, end, 6, 'ttl-exceeded', 0);
@@ -196,6 +201,11 @@ export class Icmp {
     if (this.host.send(out, rx.family, rx.dst, rx.src, rx.family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, 0)) this.host.counters.echoReplies++;
   }
 
+  private echoReply(b: Uint8Array, at: number, end: number, rx: RxInfo): void {
+    if (this.pinger !== null && this.pinger.onReply(rx.family, rx.src, b, at, end)) this.host.counters.echoRepliesReceived++;
+    else this.ignore();
+  }
+
   /**
    * Hand an ICMP error about one of our packets to its transport. The quoted packet starts 8 bytes
    * into the message; `param` is the next-hop MTU (IPv4 code 4) or the MTU (IPv6 Packet Too Big).
@@ -242,8 +252,10 @@ export class Icmp {
       }
     }
     if (t + 8 > end || !this.host.isLocal(err.src)) return this.ignore();
-    const transport = this.host.transport(protocol);
-    if (transport === null) return this.ignore();
+    // Besides TCP and UDP, the only thing we send that is not itself an error: an echo request (ping.ts).
+    const echo = protocol === (family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+    const transport = echo ? null : this.host.transport(protocol);
+    if (echo ? this.pinger === null : transport === null) return this.ignore();
     c.icmpErrorsReceived++;
     let mtu = 0;
     if (kind === 'packet-too-big') {
@@ -252,6 +264,11 @@ export class Icmp {
       const linkMtu = this.host.mtu();
       this.host.pathMtu.lower(family, err.dst, next, linkMtu);
       mtu = this.host.pathMtu.get(family, err.dst, linkMtu);
+    }
+    if (transport === null) {
+      // A request too big for the path is simply lost: the ping times out; the others failed for good.
+      if (kind !== 'packet-too-big' && this.pinger !== null) this.pinger.onError(kind, err.dst, b, t, end);
+      return;
     }
     err.kind = kind;
     err.mtu = mtu;

@@ -25,6 +25,7 @@ import { silentLogger, type Logger } from '../base/logger.js';
 import { TAILROOM_BYTES } from '../buffer/constants.js';
 import { HEADROOM_BYTES, type PacketBuffer, type Source } from '../buffer/packet-buffer.js';
 import { checksum, pseudoHeaderSumOf } from '../net/checksum.js';
+import { parseIp } from '../net/address.js';
 import type { Tun, TunHandler } from '../tun/tun.js';
 import { LocalAddresses } from './addresses.js';
 import { NetStackCounters } from './counters.js';
@@ -33,6 +34,7 @@ import { Icmp } from './icmp.js';
 import { IPV4_DF, IPV4_HEADER_BYTES, parseIpv4, writeIpv4Header } from './ipv4.js';
 import { IPV6_HEADER_BYTES, NH_NONE, parseIpv6, walkIpv6Extensions, writeIpv6Header } from './ipv6.js';
 import { PathMtu } from './path-mtu.js';
+import { Pinger, type PingOptions } from './ping.js';
 import { Reassembler } from './reassembly.js';
 import { RxInfo } from './rx-info.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, type IpFamily, type IpOutput, type Transport } from './transport.js';
@@ -76,6 +78,7 @@ export class NetStack implements Tun, IpOutput {
   private readonly ttl: number;
   private readonly rx = new RxInfo();
   private readonly icmp: Icmp;
+  private readonly pinger: Pinger;
   private readonly reassembler: Reassembler;
   private readonly fragmenter: Fragmenter;
   private readonly transports: (Transport | null)[] = new Array<Transport | null>(256).fill(null);
@@ -113,6 +116,8 @@ export class NetStack implements Tun, IpOutput {
     this.ttl = ttl;
     this.pathMtu = new PathMtu(this.clock);
     this.icmp = new Icmp(this, this.rx);
+    this.pinger = new Pinger(this);
+    this.icmp.pinger = this.pinger;
     this.reassembler = new Reassembler(this);
     this.fragmenter = new Fragmenter(this);
     // Identification starts at random so a restarted stack does not repeat the last one's (RFC 6864).
@@ -143,6 +148,22 @@ export class NetStack implements Tun, IpOutput {
   createUdpSocket(options: UdpSocketType | UdpSocketOptions): UdpSocket {
     const opts = typeof options === 'string' ? { type: options } : options;
     return new UdpSocket(this.udp, (family) => this.addresses.first(family), opts);
+  }
+
+  /**
+   * One ICMP/ICMPv6 echo request to `address` (an IP literal or its 4/16 bytes); resolves with the
+   * round trip in ms (ping.ts has the errors).
+   * @throws TypeError for text that is not an IP address
+   */
+  ping(address: string | Uint8Array, options?: PingOptions): Promise<number> {
+    const dst = typeof address === 'string' ? parseIp(address) : address;
+    if (dst === null || (dst.length !== 4 && dst.length !== 16)) throw new TypeError(`ping: not an IP address: ${String(address)}`);
+    return this.pinger.ping(dst, options);
+  }
+
+  /** Echo requests waiting for their reply. */
+  get pingsOutstanding(): number {
+    return this.pinger.outstanding;
   }
 
   // ---- Tun ----
@@ -188,6 +209,7 @@ export class NetStack implements Tun, IpOutput {
     if (this.closed) return;
     this.closed = true;
     for (let i = 0; i < this.registered.length; i++) this.registered[i]!.close();
+    this.pinger.close();
     this.reassembler.close();
     for (let i = 0; i < this.loopCount; i++) this.loop[i]!.release();
     this.loopCount = 0;

@@ -36,6 +36,10 @@ export class FakeTunnel implements TunnelLike {
   /** Every connect() asked for, in order, as "host:port". */
   readonly connects: string[] = [];
   readonly lookups: string[] = [];
+  /** ping() answers for these addresses (in 1 ms) and times out for any other, at once. */
+  readonly answering = new Set<string>();
+  /** Every ping() asked for, in order. */
+  readonly pings: string[] = [];
   private readonly servers = new Set<net.Server>();
   private readonly udp = new Set<dgram.Socket>();
 
@@ -92,6 +96,12 @@ export class FakeTunnel implements TunnelLike {
     const a = this.names.get(name);
     if (a === undefined) throw Object.assign(new Error(`queryA ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
     return a;
+  }
+
+  async ping(address: string): Promise<number> {
+    this.pings.push(address);
+    if (this.answering.has(address)) return 1;
+    throw Object.assign(new Error(`ping ETIMEDOUT ${address}`), { code: 'ETIMEDOUT' });
   }
 
   async close(): Promise<void> {

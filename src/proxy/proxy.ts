@@ -1,20 +1,23 @@
 /**
  * `wgts proxy` once its tunnel is open: every section of the configuration started as a listener over
  * one TunnelLike, the endpoint refresher (dynamic DNS), and what the info server shows: /metrics (the
- * device's peers and pool, each listener's connections and bytes, the process) and /readyz (200 while a
- * peer's handshake is fresh: within REJECT_AFTER_TIME, so its session can carry data).
+ * device's peers and pool, each listener's connections and bytes, the process) and /readyz: with
+ * CheckAlive, 200 while every listed address answers its pings (check-alive.ts); without, 200 while a
+ * peer's handshake is fresh (within REJECT_AFTER_TIME, so its session can carry data).
  *
  * Start is all or nothing: if one listener cannot start (its address is taken, its TLS files cannot be
  * read), the ones already started are closed and the error names the section's file and line.
  */
 import fs from 'node:fs';
 import type net from 'node:net';
+import { systemClock, type Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { REJECT_AFTER_TIME_MS } from '../device/constants.js';
 import { MetricsText, peersFromUapi, writeDeviceMetrics, writeProcessMetrics } from '../ipc/metrics.js';
 import type { GcMeter } from '../base/gc-meter.js';
 import { formatHostPort } from '../net/host-port.js';
 import { parseCidr } from '../net/address.js';
+import { CheckAlive } from './check-alive.js';
 import { ProxyConfigError, type ListenerSection, type ProxyConfig } from './config.js';
 import { Credentials } from './credentials.js';
 import { EndpointRefresher } from './endpoint-refresh.js';
@@ -40,6 +43,8 @@ export interface ProxyOptions {
   resolveEndpoint?: (endpoint: string) => Promise<string>;
   /** Counts garbage collections for /metrics. */
   gc?: GcMeter | null;
+  /** Time for CheckAlive's rounds (tests inject a FakeClock; default the system clock). */
+  clock?: Clock;
 }
 
 interface Running {
@@ -54,6 +59,7 @@ export class Proxy {
   stdioDone: Promise<void> | null = null;
   private readonly running: Running[] = [];
   private readonly refresher: EndpointRefresher;
+  private readonly checkAlive: CheckAlive | null;
   private readonly gc: GcMeter | null;
 
   private constructor(config: ProxyConfig, tunnel: TunnelLike, options: ProxyOptions) {
@@ -61,6 +67,7 @@ export class Proxy {
     this.tunnel = tunnel;
     this.gc = options.gc ?? null;
     this.refresher = new EndpointRefresher(tunnel.device, config.wg.peers, options.logger, options.resolveEndpoint);
+    this.checkAlive = config.checkAlive.length === 0 ? null : new CheckAlive(tunnel, config.checkAlive, config.checkAliveIntervalSec, options.clock ?? systemClock, options.logger);
   }
 
   /**
@@ -86,6 +93,7 @@ export class Proxy {
       throw err;
     }
     p.refresher.start();
+    p.checkAlive?.start();
     const stdio = config.listeners.find((l) => l.kind === 'stdio');
     if (stdio !== undefined && stdio.kind === 'stdio') {
       const io = options.stdio ?? { input: process.stdin, output: process.stdout };
@@ -160,21 +168,28 @@ export class Proxy {
     return m.text();
   }
 
-  /** /readyz: ready while some peer's last handshake is younger than REJECT_AFTER_TIME. */
+  /**
+   * /readyz: with CheckAlive, ready while every listed address answers (check-alive.ts), the body
+   * giving each one's last reply in Unix seconds; without, ready while some peer's last handshake is
+   * younger than REJECT_AFTER_TIME. Either way the body gives each peer's handshake age.
+   */
   readiness(nowMs = Date.now()): { ok: boolean; body: string } {
     const peers: Record<string, number | null> = {};
-    let ok = false;
+    let fresh = false;
     for (const p of peersFromUapi(this.tunnel.device.ipcGet())) {
       const age = p.lastHandshakeMs === null ? null : Math.max(0, Math.round((nowMs - p.lastHandshakeMs) / 1000));
       peers[p.publicKey] = age;
-      if (age !== null && age * 1000 < REJECT_AFTER_TIME_MS) ok = true;
+      if (age !== null && age * 1000 < REJECT_AFTER_TIME_MS) fresh = true;
     }
-    return { ok, body: JSON.stringify({ ready: ok, handshakeAgeSeconds: peers }) + '\n' };
+    if (this.checkAlive === null) return { ok: fresh, body: JSON.stringify({ ready: fresh, handshakeAgeSeconds: peers }) + '\n' };
+    const alive = this.checkAlive.readiness(nowMs);
+    return { ok: alive.ok, body: JSON.stringify({ ready: alive.ok, checkAlive: alive.lastReply, handshakeAgeSeconds: peers }) + '\n' };
   }
 
   /** Stop every listener and the refresher (the tunnel is the caller's to close). */
   async close(): Promise<void> {
     this.refresher.stop();
+    this.checkAlive?.stop();
     await Promise.all(this.running.splice(0).map((r) => r.close()));
   }
 }

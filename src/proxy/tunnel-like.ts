@@ -1,6 +1,7 @@
 /**
  * What the proxy uses of a Tunnel (tunnel/, DESIGN.md "The netstack"), and nothing more: sockets in
- * Node's own shapes through the tunnel, its DNS, and its Device for events and UAPI. The Tunnel
+ * Node's own shapes through the tunnel, its DNS, echo requests (CheckAlive), and its Device for events
+ * and UAPI. The Tunnel
  * satisfies these interfaces structurally; the unit tests run the proxy over a stand-in built on Node's
  * own net and dgram on the loopback interface (_fake-tunnel.ts).
  *
@@ -66,6 +67,8 @@ export interface TunnelLike {
   createSocket(type: 'udp4' | 'udp6'): TunnelUdpSocket;
   /** Addresses for `name` from the DNS servers the tunnel's configuration names (DNS=). */
   lookup(name: string): Promise<string[]>;
+  /** One ICMP/ICMPv6 echo request to an address through the tunnel: the round trip in ms, or ETIMEDOUT etc. */
+  ping(address: string, options?: { timeout?: number }): Promise<number>;
   close(): Promise<void>;
   readonly device: DeviceLike;
   /** Counters of the tunnel's own stack, for /metrics (a stand-in may have none). */

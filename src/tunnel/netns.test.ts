@@ -7,13 +7,16 @@
  *   vtun<pid> <198.19.N.1, fd19:N::1>  <---- veth ---->  veth0 <198.19.N.2, fd19:N::2>   ping, socat, DNS
  *
  * The peer is upstream wireguard-go when installed (~/go/bin/wireguard), Debian's otherwise. Checked:
- * the kernel pings the Tunnel's addresses; UDP echo both ways and both families, with datagrams that
- * need fragments; a port unreachable from the kernel surfaces as ECONNREFUSED; lookup() asks a DNS
- * server in the namespace through the tunnel. TCP: fetch of a 256 MiB file from the kernel's HTTP
- * server (python3 -m http.server) with its SHA-256 checked, uploads to a kernel sink that answers with
- * the SHA-256 it computed, the kernel's curl fetching from a server listening on the Tunnel, both
- * families, and a download and an upload again with 1% of the tunnel's datagrams dropped by iptables.
- * The last test puts a wgts daemon from this tree in wireguard-go's place and runs a shorter round.
+ * the kernel pings the Tunnel's addresses and the Tunnel pings the kernel's; UDP echo both ways and
+ * both families, with datagrams that need fragments; a port unreachable from the kernel surfaces as
+ * ECONNREFUSED; lookup() asks a DNS server in the namespace through the tunnel. TCP: fetch of a 256 MiB
+ * file from the kernel's HTTP server (python3 -m http.server) with its SHA-256 checked, uploads to a
+ * kernel sink that answers with the SHA-256 it computed, the kernel's curl fetching from a server
+ * listening on the Tunnel, both families, and a download and an upload again with 1% of the tunnel's
+ * datagrams dropped by iptables. Another puts a wgts daemon from this tree in wireguard-go's place and
+ * runs a shorter round. The last drives SYN cookies both ways: 1,000 kernel clients at once past the
+ * Tunnel listener's SYN queue, and 1,000 Tunnel connections to a kernel listener that answers every SYN
+ * with a cookie.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -208,6 +211,8 @@ test('Tunnel against the kernel behind wireguard-go: ping, UDP echo both ways, E
     await within(nsExecAsync(NS, 'ping', ['-c', '2', '-W', '5', '10.78.0.1']), 'ping 10.78.0.1');
     await within(nsExecAsync(NS, 'ping', ['-6', '-c', '2', '-W', '5', 'fd78::1']), 'ping fd78::1');
     await within(nsExecAsync(NS, 'ping', ['-c', '1', '-W', '5', '-s', '4000', '10.78.0.1']), 'ping -s 4000');
+    // And we ping the kernel (tunnel.ping: echo requests from the netstack), both families.
+    for (const host of ['10.78.0.2', 'fd78::2']) assert.ok((await within(t.ping(host), `tunnel.ping ${host}`)) >= 0, host);
 
     // UDP echo through the kernel's socat, small and fragmented, both families.
     for (const [type, addr] of [['udp4', '10.78.0.2'], ['udp6', 'fd78::2']] as const) {
@@ -366,6 +371,93 @@ test('Tunnel against the kernel behind a wgts daemon: ping, UDP echo, DNS, fetch
     const out = await within(nsExecAsync(NS, 'sh', ['-c', "curl -gsSf --max-time 60 'http://[fd78::1]:8080/' | sha256sum"]), 'curl', 90_000);
     assert.equal(out.split(' ')[0], createHash('sha256').update(up.subarray(0, 1 << 20)).digest('hex'));
     web.close();
+  } finally {
+    await bench.cleanup();
+  }
+});
+
+/**
+ * A Node client in the namespace opening `n` connections at once, each writing `bytes` and expecting
+ * them echoed; prints {"ok", "bad", "errors"} (error codes counted).
+ */
+const KERNEL_CLIENTS = `
+const net = require('net');
+const [host, port, n, bytes] = [process.argv[1], +process.argv[2], +process.argv[3], +process.argv[4]];
+let ok = 0, bad = 0;
+const errors = {};
+const finish = () => { if (ok + bad === n) console.log(JSON.stringify({ ok, bad, errors })); };
+for (let i = 0; i < n; i++) {
+  const want = Buffer.alloc(bytes, i & 0xff);
+  const got = [];
+  const s = net.connect({ host, port }, () => s.end(want));
+  s.on('data', (d) => got.push(d));
+  s.on('end', () => { Buffer.concat(got).equals(want) ? ok++ : bad++; finish(); });
+  s.on('error', (e) => { errors[e.code] = (errors[e.code] || 0) + 1; bad++; finish(); });
+}`;
+
+/** The namespace's TCP counters named, from nstat. */
+function nstat(...names: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of nsExec(NS, 'nstat', ['-az', ...names]).split('\n')) {
+    const [name, value] = line.trim().split(/\s+/);
+    if (name !== undefined && names.includes(name)) out[name] = Number(value);
+  }
+  return out;
+}
+
+test('SYN cookies against the kernel: its clients past our full SYN queue, our clients to its cookie-only listener', { skip }, async () => {
+  const bench = await setUp();
+  try {
+    const t = bench.tunnel;
+    // A burst of 2 x 1,000 connections is ~10,000 packets into wireguard-go's TUN at once: a queue
+    // longer than the default 500 keeps the kernel from dropping them there. Cookies cannot survive
+    // the loss of a connection's first segments (the final ACK alone proves the cookie, RFC 4987
+    // §3.6), so losses would reset connections here, as they would with the kernel's own cookies.
+    nsExec(NS, 'ip', ['link', 'set', IF, 'txqueuelen', '10000']);
+
+    // The kernel as client: the burst overflows the Tunnel listener's SYN queue (backlog 1, so 128
+    // half-open), the rest is answered with cookies, and the kernel's final ACKs (timestamps,
+    // SACK-permitted and window scale on) must validate and restore the options.
+    const server = t.createServer((s) => {
+      s.on('error', () => {});
+      s.pipe(s);
+    });
+    server.listen({ port: 7070, backlog: 1 });
+    await within(once(server, 'listening'), 'listen 7070');
+    for (const host of ['10.78.0.1', 'fd78::1']) {
+      const out = await within(nsExecAsync(NS, 'sh', ['-c', `ulimit -n 8192 && exec ${process.execPath} -e "${KERNEL_CLIENTS}" ${host} 7070 1000 3000`]), `kernel clients to ${host}`, 120_000);
+      assert.deepEqual(JSON.parse(out), { ok: 1000, bad: 0, errors: {} }, host);
+    }
+    const st = t.stats().tcp;
+    assert.ok(st.synCookiesSent > 0, 'the burst overflowed the SYN queue');
+    assert.equal(st.synCookiesAccepted, st.synCookiesSent, 'every cookie came back valid');
+    server.close();
+
+    // The Tunnel as client of a kernel listener that answers every SYN with a cookie
+    // (tcp_syncookies=2): each connection's first segment after the SYN-ACK must pass the kernel's
+    // cookie check. The backlog is for all 1,000: a full accept queue drops a valid cookie ACK, and
+    // the next segment (past ISN + 1) then fails the check and is reset (the kernel's ListenOverflows
+    // rise with its SyncookiesFailed) however right the client is.
+    nsExec(NS, 'sysctl', ['-qw', 'net.ipv4.tcp_syncookies=2']);
+    const echo = "require('net').createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen({ port: 7, host: '::', backlog: 4096 }, () => console.log('ready'))";
+    bench.children.push(await startInNs([process.execPath, '-e', echo], /ready/));
+    const before = nstat('TcpExtSyncookiesRecv');
+    for (const host of ['10.78.0.2', 'fd78::2']) {
+      const echoed = (i: number): Promise<boolean> =>
+        new Promise((resolve) => {
+          const want = Buffer.alloc(3000, i & 0xff);
+          const got: Buffer[] = [];
+          const s = t.connect(7, host, () => s.end(want));
+          s.on('data', (d: Buffer) => got.push(d));
+          s.on('end', () => resolve(Buffer.concat(got).equals(want)));
+          s.on('error', () => resolve(false));
+        });
+      const results = await within(Promise.all(Array.from({ length: 1000 }, (_, i) => echoed(i))), `connections to ${host}`, 120_000);
+      assert.equal(results.filter((r) => r).length, 1000, host);
+    }
+    const after = nstat('TcpExtSyncookiesRecv', 'TcpExtSyncookiesFailed', 'TcpExtListenOverflows');
+    assert.ok(after.TcpExtSyncookiesRecv! - before.TcpExtSyncookiesRecv! >= 2000, `the kernel checked our cookies: ${JSON.stringify(after)}`);
+    assert.equal(after.TcpExtSyncookiesFailed, 0, JSON.stringify(after));
   } finally {
     await bench.cleanup();
   }

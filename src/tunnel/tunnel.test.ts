@@ -153,3 +153,17 @@ test('close(): sockets close, later calls refused, the same promise twice', asyn
   assert.throws(() => p.a.createSocket('udp4'), /closed/);
   await closeClean(p);
 });
+
+test('ping through two Tunnels: both families, by name, ETIMEDOUT for an address nobody has', async () => {
+  const p = await tunnelPair({ optionsA: { hosts: { 'b.test': 'fd00::2' } } });
+  for (const host of ['10.0.0.2', 'fd00::2', 'b.test']) {
+    const ms = await p.a.ping(host);
+    assert.ok(ms >= 0 && ms < 5000, `${host}: ${ms} ms`);
+  }
+  assert.equal(p.b.stats().netstack['echoReplies'], 3);
+  assert.equal(p.a.stats().netstack['echoRepliesReceived'], 3);
+  // Routed to B, which answers nothing for an address it does not have.
+  await assert.rejects(p.a.ping('10.0.0.3', { timeout: 50 }), { code: 'ETIMEDOUT' });
+  await closeClean(p);
+  await assert.rejects(p.a.ping('10.0.0.2'), /closed/);
+});

@@ -5,7 +5,7 @@
  * a resolver for the interface's `DNS =`. What a program gets is in Node's shapes: net.Socket-like
  * connections from connect(), net.Server-like servers from createServer() on the tunnel's addresses,
  * dgram-like UDP sockets from createSocket(), http/https agents and an undici dispatcher for fetch,
- * lookup() through the tunnel's DNS, stats(), and close().
+ * lookup() through the tunnel's DNS, ping() (ICMP/ICMPv6 echo), stats(), and close().
  *
  * wg-quick keys a Tunnel acts on: Address (required: the stack's addresses), MTU (default 1420), DNS
  * (servers and search domains, used by lookup()), ListenPort, PrivateKey, FwMark and the peers (the
@@ -19,6 +19,7 @@ import type { Bind } from '../conn/bind.js';
 import { defaultBind } from '../conn/default.js';
 import { formatIp, parseIp } from '../net/address.js';
 import { NetStack } from '../netstack/stack.js';
+import type { PingOptions } from '../netstack/ping.js';
 import type { UdpSocket, UdpSocketType, RemoteInfo } from '../netstack/udp-socket.js';
 import type { LookupFunction } from 'node:net';
 import { TimerWheel } from '../netstack/timer-wheel.js';
@@ -72,7 +73,7 @@ export interface TunnelStats {
   tcp: TcpStats;
 }
 
-export type { LookupOptions };
+export type { LookupOptions, PingOptions };
 
 export class Tunnel {
   /** The WireGuard device: UAPI (ipcGet/ipcSet) and events ('handshake', 'endpoint', ...). */
@@ -248,6 +249,26 @@ export class Tunnel {
       hosts: this.hosts,
       resolver: this.resolver,
     });
+  }
+
+  /**
+   * One ICMP or ICMPv6 echo request through the tunnel to `host` (an address, or a name resolved as
+   * lookup() does, its first address); resolves with the round trip in ms.
+   * @throws (rejects) ETIMEDOUT without a reply in `timeout` ms (default 5000), EHOSTUNREACH when an
+   * ICMP error answers, ENETUNREACH without an address of the family, ENOBUFS past 64 waiting
+   * requests; lookup's errors for a name
+   */
+  async ping(host: string, options: PingOptions = {}): Promise<number> {
+    this.checkOpen();
+    const address = parseIp(host) !== null ? host : (await this.lookup(host))[0]!;
+    // The stack's timers leave the process free to exit (the system clock unrefs them); a ping the
+    // program awaits holds it, as a pending socket operation does.
+    const hold = setTimeout(() => {}, 0x7fffffff);
+    try {
+      return await this.netstack.ping(address, options);
+    } finally {
+      clearTimeout(hold);
+    }
   }
 
   stats(): TunnelStats {

@@ -478,3 +478,20 @@ test('the TIME-WAIT table is bounded: the oldest entry goes first', async () => 
   srv.close();
   assert.equal(await link.close(), 0);
 });
+
+test('ephemeral ports stay in 49152-65535 (RFC 6335 §6) whatever the destination (RFC 6056 §3.3.3 offset)', async () => {
+  const raw = new RawPeer();
+  const sockets: TcpSocket[] = [];
+  for (let i = 0; i < 400; i++) {
+    const s = new TcpSocket(raw.tcp);
+    s.on('error', () => {});
+    s.connect(1000 + i, i % 2 === 0 ? '10.0.0.2' : 'fd00::2');
+    sockets.push(s);
+  }
+  await raw.link.settle();
+  const ports = sockets.map((s) => s.connection!.localPort);
+  for (const s of sockets) s.destroy();
+  const outside = ports.filter((p) => p < 49152 || p > 65535);
+  assert.deepEqual(outside, [], `ports outside the ephemeral range: ${outside.slice(0, 5).join(', ')}`);
+  assert.equal(await raw.link.close(), 0);
+});

@@ -49,6 +49,7 @@ test('SYN flood: half-open connections stay capped; SYN cookies answer the rest;
   const rst = raw.take();
   assert.equal(rst.length, 1);
   assert.equal(rst[0]!.flags, RST);
+  assert.equal(raw.tcp.stats().synCookiesFailed, 1);
   assert.equal(accepted.length, 1);
   server.close();
   for (const s of accepted) s.destroy();

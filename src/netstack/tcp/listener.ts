@@ -52,6 +52,7 @@ export class Listener {
   synReceived: number;
   cookiesSent: number;
   cookiesAccepted: number;
+  cookiesFailed: number;
   synDropped: number;
 
   constructor(family: IpFamily | 0, address: Uint8Array | null, port: number, backlog: number) {
@@ -66,6 +67,7 @@ export class Listener {
     this.synReceived = 0;
     this.cookiesSent = 0;
     this.cookiesAccepted = 0;
+    this.cookiesFailed = 0;
     this.synDropped = 0;
   }
 
@@ -123,7 +125,10 @@ export class Listener {
     const clientIsn = (seg.seq - 1) | 0;
     const cookie = (seg.ack - 1) | 0;
     const mss = host.secrets.checkCookie(ip.dst, seg.dstPort, ip.src, seg.srcPort, clientIsn, cookie, now);
-    if (mss === 0) return false;
+    if (mss === 0) {
+      this.cookiesFailed++;
+      return false;
+    }
     const st = cookieState;
     st.mss = mss;
     st.wscale = -1;

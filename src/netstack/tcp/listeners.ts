@@ -78,6 +78,7 @@ export class ListenerTable {
         t.listeners++;
         t.synCookiesSent += l.cookiesSent;
         t.synCookiesAccepted += l.cookiesAccepted;
+        t.synCookiesFailed += l.cookiesFailed;
         t.synDropped += l.synDropped;
       }
     }

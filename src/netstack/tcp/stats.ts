@@ -25,6 +25,8 @@ export interface TcpStats {
   badSegments: number;
   synCookiesSent: number;
   synCookiesAccepted: number;
+  /** ACKs to a listener in its cookie window that carried no valid cookie, stray ACKs of closed connections included (reset; Linux's SyncookiesFailed). */
+  synCookiesFailed: number;
   synDropped: number;
   timeWaitReused: number;
   timeWaitEvicted: number;
@@ -51,6 +53,7 @@ export function emptyStats(): TcpStats {
     badSegments: 0,
     synCookiesSent: 0,
     synCookiesAccepted: 0,
+    synCookiesFailed: 0,
     synDropped: 0,
     timeWaitReused: 0,
     timeWaitEvicted: 0,

@@ -444,7 +444,9 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
   /** RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus a running counter. */
   private pickPort(family: IpFamily, local: Uint8Array, remote: Uint8Array, remotePort: number, now: number): number {
     const range = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
-    const offset = this.secrets.isn(local, 0, remote, remotePort, 0);
+    // The keyed hash comes back as an int32: unsigned, or half of all destinations would get a
+    // negative remainder and ports below the range.
+    const offset = this.secrets.isn(local, 0, remote, remotePort, 0) >>> 0;
     for (let k = 0; k < range; k++) {
       const port = EPHEMERAL_PORT_MIN + ((offset + this.portCursor + k) % range);
       if (this.listeners.listened(port, family, local)) continue;
