@@ -178,6 +178,13 @@ async function openEchoed(open: Opener): Promise<Duplex> {
   return sock;
 }
 
+/** process.memoryUsage() in MiB, rounded to 0.1. */
+function memory(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(process.memoryUsage())) out[k] = Math.round((v / 1048576) * 10) / 10;
+  return out;
+}
+
 async function hold(open: Opener, count: number): Promise<void> {
   const socks: Duplex[] = [];
   const lines = createInterface({ input: process.stdin });
@@ -201,6 +208,12 @@ async function hold(open: Opener, count: number): Promise<void> {
       await Promise.all(all);
       socks.length = 0;
       say('closed');
+    } else if (line === 'mem') {
+      // Where this process's memory is (the harness reads RSS from /proc; this splits it up).
+      say(memory());
+    } else if (line === 'gc') {
+      (globalThis as { gc?: () => void }).gc?.();
+      say('gc');
     } else if (line === 'exit') {
       return;
     }

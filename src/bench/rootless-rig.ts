@@ -263,11 +263,12 @@ export class Rig {
     return join(this.dir, 'tunnel.conf');
   }
 
-  private get proxyConfig(): string {
+  get proxyConfig(): string {
     return join(this.dir, 'proxy.conf');
   }
 
-  private writeConfigs(): void {
+  /** The Tunnel's wg-quick file and the proxy's wireproxy file (up() writes them). */
+  writeConfigs(): void {
     writeFileSync(this.tunnelConfig, this.wgQuick(''), { mode: 0o600 });
     let sections = `\n[Socks5]\nBindAddress = 127.0.0.1:${SOCKS_PORT}\n`;
     for (const port of [SOURCE_PORT, SINK_PORT, ECHO_PORT]) {

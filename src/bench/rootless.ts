@@ -29,7 +29,8 @@
  * another, while the proxy's RSS is sampled each second: growth is the median of the last tenth of
  * the samples less the median of the second tenth (the first is warm-up).
  *
- * Root only. Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_ROOTLESS_PATHS (comma list of
+ * Root only. `npm run bench` runs this after the daemon rows (netns.ts); `npm run bench:rootless` runs it
+ * alone; BENCH_ROOTLESS=0 skips it. Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_ROOTLESS_PATHS (comma list of
  * path labels), BENCH_ROOTLESS_PEER (wireguard-go | wgts), BENCH_ROOTLESS_NODE_FLAGS (Node flags for
  * the Tunnel's process and the proxy), BENCH_IDLE_CONNECTIONS, BENCH_AFTER_SECONDS, BENCH_SOAK_SECONDS
  * (0: no soak), BENCH_ROOTLESS_MEMORY=0 (no memory rows), BENCH_WRITE=0 (do not append to BENCHMARKS.md).
@@ -353,6 +354,7 @@ function soakTable(s: SoakResult): string {
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ROOTLESS === '0') return;
   if (process.getuid?.() !== 0) {
     console.error('the rootless rows of npm run bench need root (network namespaces for the peer)');
     process.exit(1);
