@@ -34,11 +34,8 @@ function prematureClose(): Error {
  */
 export function relay(a: Duplex, b: Duplex, done?: (err: Error | null) => void): void {
   let settled = false;
-  // Seen per side: its readable 'end' and its writable 'finish'. Both sides both ways is a clean end.
-  let aEnded = false;
-  let bEnded = false;
-  let aFinished = false;
-  let bFinished = false;
+  // Each side's readable 'end' and writable 'finish': all four seen is a clean end.
+  let pending = 4;
   const settle = (err: Error | null): void => {
     if (settled) return;
     settled = true;
@@ -46,43 +43,32 @@ export function relay(a: Duplex, b: Duplex, done?: (err: Error | null) => void):
     b.destroy();
     done?.(err);
   };
-  const check = (): void => {
-    if (aEnded && bEnded && aFinished && bFinished) settle(null);
+  const seen = (): void => {
+    if (--pending === 0) settle(null);
   };
-  a.on('data', (chunk: Buffer) => {
-    if (!settled && !b.write(chunk)) a.pause();
-  });
-  b.on('data', (chunk: Buffer) => {
-    if (!settled && !a.write(chunk)) b.pause();
-  });
-  a.on('drain', () => b.resume());
-  b.on('drain', () => a.resume());
-  a.on('end', () => {
-    aEnded = true;
-    if (!b.writableEnded && !b.destroyed) b.end();
-    check();
-  });
-  b.on('end', () => {
-    bEnded = true;
-    if (!a.writableEnded && !a.destroyed) a.end();
-    check();
-  });
-  a.on('finish', () => {
-    aFinished = true;
-    check();
-  });
-  b.on('finish', () => {
-    bFinished = true;
-    check();
-  });
-  a.on('error', settle);
-  b.on('error', settle);
-  a.on('close', () => {
-    if (!(aEnded && aFinished)) settle(prematureClose());
-  });
-  b.on('close', () => {
-    if (!(bEnded && bFinished)) settle(prematureClose());
-  });
+  const forward = (src: Duplex, dst: Duplex): void => {
+    src.on('data', (chunk: Buffer) => {
+      if (!settled && !dst.write(chunk)) src.pause();
+    });
+    dst.on('drain', () => src.resume());
+    const ended = (): void => {
+      if (!dst.writableEnded && !dst.destroyed) dst.end();
+      seen();
+    };
+    // A side may have ended or finished before the relay began (a client that sent its FIN right
+    // behind an HTTP CONNECT): its event is not coming again.
+    if (src.readableEnded) ended();
+    else src.once('end', ended);
+    if (src.writableFinished) seen();
+    else src.once('finish', seen);
+    src.on('error', settle);
+    src.once('close', () => {
+      if (!(src.readableEnded && src.writableFinished)) settle(prematureClose());
+    });
+  };
+  forward(a, b);
+  forward(b, a);
+  if (a.destroyed || b.destroyed) settle(prematureClose());
   // A source paused before the relay (nothing is read until the tunnel connection is up) flows now.
   a.resume();
   b.resume();
