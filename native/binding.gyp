@@ -10,6 +10,7 @@
         "src/aead.c",
         "src/fd.c",
         "src/mac.c",
+        "src/memory.c",
         "src/netdev.c",
         "src/poll.c",
         "src/udp.c",

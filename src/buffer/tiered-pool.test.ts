@@ -304,6 +304,21 @@ test('trim drops a wholly free slab only after idleSlabMs, by the injected clock
   assert.equal(pool.outstanding, 0);
 });
 
+test('trim with idleMs 0 drops every wholly free slab at once; gets counts the traffic', () => {
+  const clock = manualClock();
+  const pool = new TieredPool({ debug: false, tiers: [2048], slabBytes: 2 * 2048, idleSlabMs: 30_000, clock: clock.read });
+  const bufs = [pool.get(10)!, pool.get(10)!, pool.get(10)!];
+  assert.equal(pool.gets, 3);
+  bufs[2]!.release();
+  assert.equal(pool.trim(), 0, 'free for 0 ms of 30000: kept');
+  assert.equal(pool.trim(clock.now, 0), 1, 'the wholly free slab goes; the busy one stays');
+  bufs[0]!.release();
+  bufs[1]!.release();
+  assert.equal(pool.trim(clock.now, 0), 1);
+  assert.equal(pool.stats().slabs, 0);
+  assert.equal(pool.gets, 3);
+});
+
 test('a slab that is used again after going idle restarts its idle time', () => {
   const clock = manualClock();
   const pool = new TieredPool({ debug: false, tiers: [2048], idleSlabMs: 100, clock: clock.read });

@@ -163,6 +163,13 @@ export class TieredPool implements Source, BufferOrigin {
     return this.total;
   }
 
+  /** get() calls routed to a tier so far: a cheap sign of traffic for idle detection. */
+  get gets(): number {
+    let n = 0;
+    for (let i = 0; i < this.tierList.length; i++) n += this.tierList[i]!.gets;
+    return n;
+  }
+
   /** Chunk sizes of the tiers, ascending (empty after close). */
   get tiers(): number[] {
     const out: number[] = [];
@@ -268,16 +275,17 @@ export class TieredPool implements Source, BufferOrigin {
   }
 
   /**
-   * Drops slabs that have been wholly free for at least idleSlabMs as of `now`. Never drops a slab
-   * with a chunk out. Returns the number of slabs dropped. Control path: O(slabs).
+   * Drops slabs that have been wholly free for at least `idleMs` (default idleSlabMs) as of `now`;
+   * with idleMs 0, every wholly free slab (a daemon gone quiet gives its memory back at once). Never
+   * drops a slab with a chunk out. Returns the number of slabs dropped. Control path: O(slabs).
    */
-  trim(now: number = this.clock()): number {
+  trim(now: number = this.clock(), idleMs: number = this.idleSlabMs): number {
     const slabs = this.slabs;
     let dropped = 0;
     for (let i = 0; i < slabs.length; i++) {
       const slab = slabs[i];
       if (slab === null || slab === undefined) continue;
-      if (slab.outstanding !== 0 || now - slab.idleSince < this.idleSlabMs) continue;
+      if (slab.outstanding !== 0 || now - slab.idleSince < idleMs) continue;
       this.drop(slab);
       dropped++;
     }
