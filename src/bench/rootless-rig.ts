@@ -52,6 +52,8 @@ const SOCKS_PORT = 1080;
 const PROXY_FORWARD_BASE = 10_000;
 const ONETUN_FORWARD_BASE = 11_000;
 const START_WAIT_MS = 10_000;
+/** The kernel's default (and a veth's) gso_max_segs. */
+const GSO_MAX_SEGS = 65535;
 
 export { ECHO_PORT, SINK_PORT, SOURCE_PORT };
 
@@ -234,20 +236,29 @@ export class Rig {
     for (const i of [IF_P, IF_C]) sh('rm', ['-f', `/var/run/wireguard/${i}.sock`]);
   }
 
-  /** Drop 1% of the tunnel's datagrams each way, at the peer (iptables -m statistic). */
+  /**
+   * Drop 1% of the tunnel's datagrams each way, one by one: iptables -m statistic on INPUT at each
+   * end (the peer's datagrams as they reach the client namespace, the client's as they reach the
+   * peer's). Both ends send with UDP GSO, and a GSO batch crosses the veth whole, so a rule would drop
+   * a whole batch of up to 64 datagrams at once (at OUTPUT, or at INPUT on the far side); with the
+   * veth's gso_max_segs at 1 the kernel splits each batch before the veth and INPUT sees datagrams.
+   */
   loss(on: boolean): void {
     const op = on ? '-A' : '-D';
     const rule = ['-m', 'statistic', '--mode', 'random', '--probability', '0.01', '-j', 'DROP'];
+    for (const ns of [NS_C, NS_P]) nsExec(ns, 'ip', ['link', 'set', 'dev', 'veth0', 'gso_max_segs', on ? '1' : String(GSO_MAX_SEGS)]);
     nsExec(NS_P, 'iptables', [op, 'INPUT', '-p', 'udp', '--dport', String(PEER_PORT), ...rule]);
-    nsExec(NS_P, 'iptables', [op, 'OUTPUT', '-p', 'udp', '--sport', String(PEER_PORT), ...rule]);
+    nsExec(NS_C, 'iptables', [op, 'INPUT', '-p', 'udp', '--sport', String(PEER_PORT), ...rule]);
     this.lossOn = on;
   }
 
-  /** Datagrams the loss rules dropped so far. */
+  /** Datagrams the loss rules dropped so far, both ways. */
   dropped(): number {
-    const out = nsExec(NS_P, 'iptables', ['-L', '-v', '-n', '-x']);
     let n = 0;
-    for (const m of out.matchAll(/^\s*(\d+)\s+\d+\s+DROP/gm)) n += Number(m[1]);
+    for (const ns of [NS_C, NS_P]) {
+      const out = nsExec(ns, 'iptables', ['-L', 'INPUT', '-v', '-n', '-x']);
+      for (const m of out.matchAll(/^\s*(\d+)\s+\d+\s+DROP/gm)) n += Number(m[1]);
+    }
     return n;
   }
 

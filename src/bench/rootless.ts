@@ -14,7 +14,8 @@
  *   the kernel's TCP to its local port, or to its SOCKS5 port with a CONNECT first;
  * - onetun: its port forwards, the client to its local port (skipped with a word when not installed);
  * - Tunnel, 1% loss and kernel, 1% loss: the same with 1% of the tunnel's datagrams dropped each way
- *   by iptables at the peer; "of no loss" is the round's figure over the same round's loss-free one.
+ *   by iptables, one datagram at a time (rootless-rig.ts); "of no loss" is the round's figure over
+ *   the same round's loss-free one.
  *
  * Rounds alternate the order of the paths and of the directions, so drift on a shared machine hits
  * all alike; the table quotes medians and per-round ratios' medians. CPU s is the process under
@@ -133,6 +134,9 @@ interface Sample {
   cpu: number;
   peakMiB: number;
   retransmits: number;
+  /** The Tunnel's TCP: loss recoveries entered and retransmission timeouts (RFC 6675, RFC 6298). */
+  recoveries: number;
+  rtos: number;
   /** Why the figure is missing or partial, if it is. */
   note: string;
 }
@@ -164,8 +168,8 @@ async function transfer(rig: Rig, path: Path, dir: Direction, under: Proc | null
   const cpu0 = cpuSeconds(watched.pid);
   const watch = rssWatch(watched.pid);
   const waitMs = (SECONDS + 30) * 1000;
-  const s: Sample = { path: path.label, dir, round, gbps: NaN, cpu: NaN, peakMiB: NaN, retransmits: NaN, note: '' };
-  let report: { retransmits?: number; cpu?: number } = {};
+  const s: Sample = { path: path.label, dir, round, gbps: NaN, cpu: NaN, peakMiB: NaN, retransmits: NaN, recoveries: NaN, rtos: NaN, note: '' };
+  let report: { retransmits?: number; rtoTimeouts?: number; fastRecoveries?: number; cpu?: number } = {};
   try {
     // Downloads are counted by the client, uploads by the kernel's sink.
     const line = await (dir === 'down' ? client : rig.server!).next(waitMs);
@@ -194,6 +198,8 @@ async function transfer(rig: Rig, path: Path, dir: Direction, under: Proc | null
   // The Tunnel's process reports its own CPU time (it may have exited before /proc was read).
   if (under === null && report.cpu !== undefined) s.cpu = report.cpu;
   s.retransmits = report.retransmits ?? NaN;
+  s.recoveries = report.fastRecoveries ?? NaN;
+  s.rtos = report.rtoTimeouts ?? NaN;
   return s;
 }
 
@@ -205,9 +211,11 @@ async function runPath(rig: Rig, path: Path, round: number, dirs: Direction[]): 
   try {
     under = await path.start(rig);
     for (const dir of dirs) {
+      // A process killed at the RSS cap in one direction is started again for the other.
+      if (under !== null && Number.isNaN(rssMiB(under.pid))) under = await path.start(rig);
       const s = await transfer(rig, path, dir, under, round);
       out.push(s);
-      const extra = Number.isNaN(s.retransmits) ? '' : `, ${s.retransmits} retransmits`;
+      const extra = Number.isNaN(s.retransmits) ? '' : `, ${s.retransmits} retransmits, ${s.recoveries} recoveries, ${s.rtos} RTOs`;
       console.log(`round ${round + 1} ${path.label} ${dir}: ${fmt(s.gbps)} Gbit/s, ${fmt(s.cpu)} CPU s, ${fmt(s.peakMiB, 1)} MiB peak${extra}${s.note ? ` (${s.note})` : ''}`);
     }
   } finally {
