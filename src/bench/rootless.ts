@@ -413,7 +413,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const skipped = paths(rig).filter((p) => p.missing() !== null).map((p) => `${p.label} skipped: ${p.missing()}`);
   const section =
-    `\n## ${date}: rootless, one TCP stream through a Tunnel and through wgts proxy\n\n` +
+    `\n## ${date}: Rootless: Tunnel and proxy\n\n` +
     `Command: \`npm run bench\` (rootless rows: BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_SOAK_SECONDS=${SOAK_SECONDS}` +
     `${NODE_FLAGS.length > 0 ? `, BENCH_ROOTLESS_NODE_FLAGS="${NODE_FLAGS.join(' ')}"` : ''}); peer: ${rig.peerLabel} in a namespace with the kernel's TCP behind it; ` +
     `medians of ${ROUNDS} alternating rounds; ratios are per round, then the median. ${skipped.join('; ')}\n` +
