@@ -184,6 +184,7 @@ static napi_value init(napi_env env, napi_value exports) {
   shim_init_process(env, exports);
   shim_init_mac(env, exports);
   shim_init_xaead(env, exports);
+  shim_init_memory(env, exports);
   return exports;
 }
 

@@ -106,6 +106,7 @@ void shim_init_memory(napi_env env, napi_value exports);
 void shim_init_process(napi_env env, napi_value exports);
 void shim_init_mac(napi_env env, napi_value exports);
 void shim_init_xaead(napi_env env, napi_value exports);
+void shim_init_memory(napi_env env, napi_value exports);
 
 void shim_export(napi_env env, napi_value exports, const char* name, napi_callback fn);
 /*

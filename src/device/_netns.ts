@@ -122,7 +122,8 @@ export async function startPeerDaemon(bin: PeerBinary, ns: string, ifname: strin
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // A child killed by a signal has no exit code, only a signal code; its exit event has passed too.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
   const t = setTimeout(() => child.kill('SIGKILL'), 3000);

@@ -312,6 +312,10 @@ export interface NativeBinding {
    * out[outOffset] only if the tag verifies, else nothing written. sealed.length - 16 | -1.
    */
   xaeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset: number): number;
+
+  // ---- memory.c ----
+  /** malloc_trim(0): 1 when glibc gave memory back to the kernel, 0 otherwise. */
+  mallocTrim(): number;
 }
 
 /** The largest plaintext the shim's xaeadOpen takes (MAX_OPEN_BYTES in native/src/xaead.c). */
@@ -329,4 +333,5 @@ export const NATIVE_FUNCTIONS: readonly (keyof NativeBinding)[] = [
   'scatterSum', 'gather',
   'blake2sMac', 'blake2sMacBatch',
   'hchacha20', 'xaeadSeal', 'xaeadOpen',
+  'mallocTrim',
 ];

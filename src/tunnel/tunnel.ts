@@ -33,6 +33,7 @@ import { ConfigError, parseConfig, type WgConfig } from '../config/wg-quick.js';
 import { Device } from '../device/device.js';
 import { lookupAddresses, type LookupOptions } from './lookup.js';
 import { DnsResolver } from './dns-resolver.js';
+import { IdleMemory } from './idle-memory.js';
 
 export interface TunnelOptions {
   /** The UDP back end (default: the native batched bind when the shim loaded, else node:dgram). */
@@ -48,6 +49,11 @@ export interface TunnelOptions {
   dns?: { timeoutMs?: number; attempts?: number };
   /** TCP: congestion control ('cubic' or 'newreno'), buffer bounds, connection limits. */
   tcp?: Omit<TcpOptions, 'wheel' | 'secrets'>;
+  /**
+   * Give memory back when traffic stops (idle-memory.ts: free slabs, a full GC, malloc_trim), once per
+   * quiet spell. Default true; false for a program that manages its process's memory itself.
+   */
+  releaseMemory?: boolean;
 }
 
 /** tunnel.connect's options: net.connect's, with host names resolved through the tunnel. */
@@ -94,6 +100,7 @@ export class Tunnel {
   private httpsAgentValue: TunnelHttpsAgent | null = null;
   private dispatcherValue: Dispatcher | null = null;
   private closing: Promise<void> | null = null;
+  private idleMemory: IdleMemory | null = null;
   /** Node's lookup-function shape over lookup(), for sockets and agents that take one. */
   readonly lookupFunction: LookupFunction;
 
@@ -142,6 +149,10 @@ export class Tunnel {
       throw err;
     }
     const tunnel = new Tunnel(device, netstack, wheel, tcp, cfg, hostTable(options.hosts ?? {}));
+    if (options.releaseMemory !== false) {
+      tunnel.idleMemory = new IdleMemory({ pool: device.pool });
+      tunnel.idleMemory.start();
+    }
     const servers = cfg.interface.dns.filter((d) => parseIp(d) !== null);
     if (servers.length > 0) {
       tunnel.resolver = new DnsResolver({
@@ -301,6 +312,7 @@ export class Tunnel {
   }
 
   private async shutdown(): Promise<void> {
+    this.idleMemory?.stop();
     this.resolver?.close();
     this.httpAgentValue?.destroy();
     this.httpsAgentValue?.destroy();
