@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { keyToBase64 } from '../crypto/keys.js';
 import { generatePrivateKey, publicKey } from '../crypto/x25519.js';
 import { nsExec, peerBinaries, sh, startPeerDaemon, stopChild, type PeerBinary } from '../device/_netns.js';
-import { MMAP_THRESHOLD_TUNABLE, YOUNG_GENERATION_FLAG } from '../cli/daemonize.js';
+import { MMAP_THRESHOLD_TUNABLE, YOUNG_GENERATION_FLAG } from '../cli/reexec.js';
 import { ECHO_PORT, SINK_PORT, SOURCE_PORT } from './bulk-serve.js';
 import type { ClientJob } from './bulk-client.js';
 

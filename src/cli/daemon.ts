@@ -15,7 +15,7 @@ import { linkIsUp, openTun, StartupError } from './platform.js';
 import { defaultBind } from '../conn/default.js';
 import { gcStatsFromEnv } from './gc-stats.js';
 import { daemonPool } from './memory.js';
-import { IdleMemory } from './idle-memory.js';
+import { IdleMemory } from '../tunnel/idle-memory.js';
 import { defaultCryptoThreads } from '../crypto/aead-queue.js';
 import { reportReady } from './daemonize.js';
 import { GcMeter } from '../base/gc-meter.js';

@@ -12,6 +12,7 @@ import { fdFrom, logLevelFrom, runDaemon } from './daemon.js';
 import { daemonize, READY_FD_ENV } from './daemonize.js';
 import { StartupError } from './platform.js';
 import { packageVersion } from './version.js';
+import { parseProxyArgs } from './proxy-args.js';
 import { reexecWithSettings } from './reexec.js';
 import { daemonPool } from './memory.js';
 import type { OpenTunnel } from './proxy.js';
@@ -32,6 +33,11 @@ function kernelNote(env: NodeJS.ProcessEnv): void {
  * (measured: importing proxy/open-tunnel.js took a process from 58 to 68 MB) that it never uses.
  */
 async function proxy(args: string[], env: NodeJS.ProcessEnv): Promise<never> {
+  // A proxy that runs here (not a check, not the detaching parent, whose child gets them from
+  // daemonize.ts) takes the daemon's start-up settings: under connection churn V8's young generation
+  // otherwise grows to 16 MiB semi-spaces (BENCHMARKS.md, the rootless soak).
+  const cmd = parseProxyArgs(args);
+  if (cmd.kind === 'run' && !cmd.configTest && !cmd.daemon) reexecWithSettings(env);
   const { proxyMain } = await import('./proxy.js');
   const { openTunnel } = await import('../proxy/open-tunnel.js');
   const open: OpenTunnel = (config, logger) => openTunnel(config, { logger, pool: daemonPool(env) });

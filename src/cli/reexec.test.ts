@@ -1,8 +1,9 @@
 // The daemon's start-up settings: which flags are missing, the tunables added only when none are set,
-// and a real restart through execve (same pid, the flags and tunables in the new image, no loop).
+// and a real restart through execve (same pid, the flags and tunables in the new image, no loop), for
+// the daemon and for `wgts proxy`.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -49,6 +50,41 @@ test('a process without the settings restarts once, keeping its pid, with them',
     const again = execFileSync(process.execPath, [...DAEMON_NODE_FLAGS, script], { env: { ...env, GLIBC_TUNABLES: MMAP_THRESHOLD_TUNABLE }, encoding: 'utf8' });
     assert.equal(again.trim().split('\n').length, 1);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('wgts proxy in the foreground runs with the settings too (same pid, the flag on its command line)', { skip: skip || (process.platform !== 'linux' ? 'reads /proc' : false) }, async () => {
+  const { generatePrivateKey, publicKey } = await import('../crypto/x25519.js');
+  const { keyToBase64 } = await import('../crypto/keys.js');
+  const dir = mkdtempSync(join(tmpdir(), 'wgts-reexec-'));
+  const conf = join(dir, 'proxy.conf');
+  writeFileSync(
+    conf,
+    `[Interface]\nPrivateKey = ${keyToBase64(generatePrivateKey())}\nAddress = 10.77.0.2/32\n\n` +
+      `[Peer]\nPublicKey = ${keyToBase64(publicKey(generatePrivateKey()))}\nEndpoint = 127.0.0.1:9\nAllowedIPs = 10.77.0.0/24\n\n` +
+      `[Socks5]\nBindAddress = 127.0.0.1:0\n`,
+  );
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['GLIBC_TUNABLES'];
+  delete env[REEXEC_ENV];
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, 'proxy', '-c', conf], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('listening')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`proxy exited ${code}: ${err}`)));
+    });
+    const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of DAEMON_NODE_FLAGS) assert.ok(cmdline.includes(flag), `${flag} in ${cmdline.join(' ')}`);
+    const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes(`GLIBC_TUNABLES=${MMAP_THRESHOLD_TUNABLE}`));
+  } finally {
+    child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 });

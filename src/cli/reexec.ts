@@ -12,8 +12,8 @@
  *   right after 10,000 peers set, 3.1-3.3 KB a peer with Node's default, 2.7-2.8 KB capped at 4 MiB;
  *   30 s later both 1.1-1.2 KB). Only when the command line sets no semi-space size of its own.
  *
- * The detaching parent starts its child with them (daemonize.ts); a daemon started in the foreground
- * without them replaces itself once (execve: same pid, same descriptors) with the same command plus
+ * The detaching parent starts its child with them (daemonize.ts); a daemon (or `wgts proxy`) started in
+ * the foreground without them replaces itself once (execve: same pid, same descriptors) with the same command plus
  * them. WGTS_REEXEC marks the second start, so it never loops.
  */
 import { native } from '../native/load.js';

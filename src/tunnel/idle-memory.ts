@@ -1,6 +1,7 @@
 /**
- * Memory back after load, for a process that holds a Tunnel (and so for `wgts proxy`): once traffic
- * has stopped for QUIET_MS, once per quiet spell,
+ * Memory back after load (DESIGN.md, "Packet memory": give idle memory back), for a process that holds
+ * a Tunnel (and so for `wgts proxy`) and for the daemon: once traffic has stopped for QUIET_MS, once per
+ * quiet spell,
  *
  *  1. every wholly free slab of the packet pool is dropped at once (not after the pool's idle period,
  *     which is for slabs a busy tunnel may want again soon);
@@ -12,7 +13,9 @@
  * its main heap, and freed among allocations still live they stay resident for good (glibc returns
  * only the heap's top on its own). Measured with 1,000 connections opened through a Tunnel, echoed and
  * closed: RSS 59 MiB idle, 72 MiB 30 s after the close with a GC and no trim, the heap segment 4 -> 12.5
- * MiB; 64 MiB after malloc_trim(0). Without the shim (not Linux, not glibc) step 3 does nothing.
+ * MiB; 64 MiB after malloc_trim(0). Without the shim (not Linux, not glibc) step 3 does nothing. For
+ * the daemon, whose slabs are their own mappings (it pins glibc's mmap threshold: buffer/slab.ts), step
+ * 2 is what frees the slabs' ArrayBuffers; BENCHMARKS.md's "RSS 30 s after" column against the idle RSS.
  *
  * "Quiet" is read off the pool: no buffer taken since the last check. A keepalive every 25 s ends a
  * quiet spell and starts another, which costs one more release (a few milliseconds of GC).
