@@ -3,8 +3,9 @@
  * between, so what it measures is TCP and the socket: a link that hands each side's segments to the
  * other once per event-loop turn (as a device batch would), the real clock, a TcpSocket writing 256
  * KiB chunks with backpressure into a TcpSocket that counts what it reads. Reports Gbit/s each way for
- * CUBIC and NewReno, retransmissions (none expected), GC count and pause, and the pool's buffers at the
- * end. `npm run bench:tcp` (node dist/netstack/tcp/bench.js); TCP_BENCH_MIB sets the size (default 500).
+ * CUBIC and NewReno, retransmissions (none expected without loss), GC count and pause, and the pool's
+ * buffers at the end. `npm run bench:tcp` (node dist/netstack/tcp/bench.js); TCP_BENCH_MIB sets the size (default 500),
+ * TCP_BENCH_LOSS a share of segments dropped at random each way (default 0; 0.01 for 1%).
  * Measures performance only; no test asserts on it.
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
@@ -19,6 +20,8 @@ import type { CongestionName } from './congestion.js';
 import { Tcp } from './tcp.js';
 
 const MIB = Number(process.env.TCP_BENCH_MIB ?? 500);
+/** Share of segments the link drops at random, each way (TCP_BENCH_LOSS, e.g. 0.01): loss recovery's cost. */
+const LOSS = Number(process.env.TCP_BENCH_LOSS ?? 0);
 const CHUNK = Buffer.alloc(256 * 1024, 0x5a);
 
 let gcCount = 0;
@@ -82,7 +85,10 @@ class TurnLink implements IpOutput {
     const q = this.queue;
     this.queue = [];
     const tcp = this.peer!.tcp!;
-    for (let i = 0; i < q.length; i++) tcp.receive(q[i]!, this.info);
+    for (let i = 0; i < q.length; i++) {
+      if (LOSS > 0 && Math.random() < LOSS) q[i]!.release();
+      else tcp.receive(q[i]!, this.info);
+    }
   }
 }
 
@@ -128,7 +134,11 @@ async function run(congestion: CongestionName, upload: boolean): Promise<void> {
   const t0 = performance.now();
   const c = new TcpSocket(a.tcp);
   c.connect(5201, '10.0.0.2', () => (upload ? source(c) : sink(c)));
+  // The stacks' timers do not keep a process alive (a Tunnel's UDP socket does): without this, a run
+  // whose segments in flight were all dropped would end the process while it waits for its RTO.
+  const alive = setInterval(() => {}, 1000);
   await finished;
+  clearInterval(alive);
   const dt = (performance.now() - t0) / 1000;
   const st = (upload ? a.tcp : b.tcp).stats();
   c.destroy();
