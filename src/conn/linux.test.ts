@@ -100,7 +100,16 @@ function assertBatch(inbox: Inbox, n: number, salt: number): void {
   for (let i = 0; i < n; i++) assert.ok(Buffer.from(inbox.data[i]!).equals(Buffer.from(datagram(i, salt))), `datagram ${i}`);
 }
 
-async function pair(poolA: TieredPool, poolB: TieredPool, options: LinuxBindOptions = {}): Promise<{ a: LinuxBind; b: LinuxBind; ia: Inbox; ib: Inbox; pa: number; pb: number }> {
+interface Pair {
+  a: LinuxBind;
+  b: LinuxBind;
+  ia: Inbox;
+  ib: Inbox;
+  pa: number;
+  pb: number;
+}
+
+async function pair(poolA: TieredPool, poolB: TieredPool, options: LinuxBindOptions = {}): Promise<Pair> {
   const a = new LinuxBind(options);
   const b = new LinuxBind(options);
   const ia = new Inbox();
@@ -108,6 +117,23 @@ async function pair(poolA: TieredPool, poolB: TieredPool, options: LinuxBindOpti
   const pa = await a.open(0, ia, poolA);
   const pb = await b.open(0, ib, poolB);
   return { a, b, ia, ib, pa, pb };
+}
+
+/**
+ * Two binds on their own pools, opened on ephemeral ports; runs `body`, closes both whatever happens,
+ * then checks every buffer went back to its pool.
+ */
+async function withPair(options: LinuxBindOptions, body: (p: Pair & { poolA: TieredPool; poolB: TieredPool }) => Promise<void>): Promise<void> {
+  const poolA = new TieredPool();
+  const poolB = new TieredPool();
+  const p = await pair(poolA, poolB, options);
+  try {
+    await body({ ...p, poolA, poolB });
+  } finally {
+    await p.a.close();
+    await p.b.close();
+  }
+  assert.equal(poolA.outstanding + poolB.outstanding, 0);
 }
 
 for (const family of [4, 6] as const) {
@@ -173,10 +199,7 @@ for (const family of [4, 6] as const) {
   });
 
   test(`IPv${family}: a GSO run refused for a stale sticky source is retried without it, and GSO stays on`, { skip }, async () => {
-    const poolA = new TieredPool();
-    const poolB = new TieredPool();
-    const { a, b, ib, pb } = await pair(poolA, poolB);
-    try {
+    await withPair({}, async ({ a, ib, pb, poolA }) => {
       const toB = a.parseEndpoint(`${host}:${pb}`) as LinuxEndpoint;
       toB.setSrc(family === 4 ? Uint8Array.of(192, 0, 2, 1) : Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, ...new Uint8Array(11), 1));
       const sizes = new Array<number>(10).fill(1000);
@@ -189,19 +212,12 @@ for (const family of [4, 6] as const) {
       await waitFor('10 more', () => ib.data.length >= 20);
       assertSized(ib, sizes, 10);
       assert.equal(a.gsoSends, 2, 'GSO is still on for the next batch');
-    } finally {
-      await a.close();
-      await b.close();
-    }
-    assert.equal(poolA.outstanding + poolB.outstanding, 0);
+    });
   });
 }
 
 test('a run of one packet early in a batch does not send the rest of it as plain datagrams', { skip }, async () => {
-  const poolA = new TieredPool();
-  const poolB = new TieredPool();
-  const { a, b, ib, pb } = await pair(poolA, poolB);
-  try {
+  await withPair({}, async ({ a, ib, pb, poolA }) => {
     const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
     // Runs: [100] alone (the next is larger), [1200 x 20, 50], [80] alone, [1200 x 10].
     const sizes = [100, ...new Array<number>(20).fill(1200), 50, 80, ...new Array<number>(10).fill(1200)];
@@ -210,11 +226,7 @@ test('a run of one packet early in a batch does not send the rest of it as plain
     assertSized(ib, sizes);
     assert.equal(a.gsoSends, 2, 'both runs of equal sizes left as UDP_SEGMENT sends');
     assert.equal(a.sendErrors + a.sendDropped, 0);
-  } finally {
-    await a.close();
-    await b.close();
-  }
-  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+  });
 });
 
 test('a GSO run refused for segments larger than the path MTU goes out as plain datagrams, and GSO stays on', { skip: rootSkip }, () => {
@@ -293,19 +305,12 @@ test('backpressure: an exhausted Source stops reading; resume() delivers the res
 });
 
 test('read slots the kernel did not fill are kept for the next read, and given back on close', { skip }, async () => {
-  const poolA = new TieredPool();
-  const poolB = new TieredPool();
-  const { a, b, ib, pb } = await pair(poolA, poolB, { gro: false });
-  try {
+  await withPair({ gro: false }, async ({ a, ib, pb, poolA, poolB }) => {
     sendBatch(a, poolA, a.parseEndpoint(`127.0.0.1:${pb}`), 5, 7);
     await waitFor('5 datagrams', () => ib.data.length >= 5);
     // The first read took 8 slots and filled 5 (handed on and released by the inbox): 3 stay held.
     assert.equal(poolB.outstanding, 3);
-  } finally {
-    await a.close();
-    await b.close();
-  }
-  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+  });
 });
 
 test('pause() stops delivery until resume()', { skip }, async () => {
@@ -357,10 +362,7 @@ test('sends to a family with no socket are dropped and released; a taken port is
 });
 
 test('jumbo datagrams: the first is truncated and dropped, then slots grow and the rest arrive whole', { skip }, async () => {
-  const poolA = new TieredPool();
-  const poolB = new TieredPool();
-  const { a, b, ib, pb } = await pair(poolA, poolB, { gro: false });
-  try {
+  await withPair({ gro: false }, async ({ a, b, ib, pb, poolA }) => {
     const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
     const big = (salt: number): Uint8Array => {
       const d = new Uint8Array(34_000);
@@ -380,37 +382,23 @@ test('jumbo datagrams: the first is truncated and dropped, then slots grow and t
     await waitFor('3 jumbo datagrams', () => ib.data.length >= 3);
     for (let i = 0; i < 3; i++) assert.ok(Buffer.from(ib.data[i]!).equals(Buffer.from(big(i + 2))), `jumbo ${i}`);
     assert.equal(b.truncated, 1);
-  } finally {
-    await a.close();
-    await b.close();
-  }
-  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+  });
 });
 
 test('equal-sized packets leave as UDP_SEGMENT super-datagrams and arrive as separate exact datagrams', { skip }, async () => {
-  const poolA = new TieredPool();
-  const poolB = new TieredPool();
-  const { a, b, ib, pb } = await pair(poolA, poolB);
-  try {
+  await withPair({}, async ({ a, ib, pb, poolA }) => {
     const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
     const sizes = [...new Array<number>(99).fill(1200), 300];
     a.send(sizedBatch(poolA, sizes), sizes.length, toB);
     await waitFor('100 datagrams', () => ib.data.length >= 100);
     assertSized(ib, sizes);
     assert.ok(a.gsoSends >= 2 && a.gsoSends <= 4, `super-datagrams: ${a.gsoSends}`);
-  } finally {
-    await a.close();
-    await b.close();
-  }
-  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+  });
 });
 
 test('UDP GRO: a run of equal datagrams arrives as one buffer with its segment size, cut exactly; forced off, one per buffer', { skip }, async () => {
   for (const gro of [true, false]) {
-    const poolA = new TieredPool();
-    const poolB = new TieredPool();
-    const { a, b, ib, pb } = await pair(poolA, poolB, { gro });
-    try {
+    await withPair({ gro }, async ({ a, b, ib, pb, poolA }) => {
       assert.equal(b.groSockets > 0, gro, 'the kernel took UDP_GRO (Linux 5.0+) unless told not to ask');
       const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
       const sizes = [...new Array<number>(63).fill(1452), 400];
@@ -423,19 +411,12 @@ test('UDP GRO: a run of equal datagrams arrives as one buffer with its segment s
         assert.equal(ib.coalesced, 0);
         assert.equal(b.groReads, 0);
       }
-    } finally {
-      await a.close();
-      await b.close();
-    }
-    assert.equal(poolA.outstanding + poolB.outstanding, 0);
+    });
   }
 });
 
 test('UDP GRO: a busy socket holds at most GRO_READ_SLOTS read slots of the large tier', { skip }, async () => {
-  const poolA = new TieredPool();
-  const poolB = new TieredPool();
-  const { a, b, ib, pb } = await pair(poolA, poolB);
-  try {
+  await withPair({}, async ({ a, ib, pb, poolA, poolB }) => {
     ib.hold = true;
     const toB = a.parseEndpoint(`127.0.0.1:${pb}`);
     for (let round = 0; round < 8; round++) a.send(sizedBatch(poolA, new Array<number>(64).fill(1000)), 64, toB);
@@ -444,11 +425,7 @@ test('UDP GRO: a busy socket holds at most GRO_READ_SLOTS read slots of the larg
     assert.ok(slotsHeld >= 1 && slotsHeld <= GRO_READ_SLOTS, `read slots held by the socket: ${slotsHeld}`);
     assert.ok(ib.held.every((buf) => buf.capacity >= 65535), 'GRO slots are large enough for 64 KiB');
     for (const buf of ib.held.splice(0)) buf.release();
-  } finally {
-    await a.close();
-    await b.close();
-  }
-  assert.equal(poolA.outstanding + poolB.outstanding, 0);
+  });
 });
 
 test('a zone names an interface of ours: kept as written, resolved to its index; an unknown name is refused', { skip }, async () => {
