@@ -47,7 +47,7 @@ export interface TunnelOptions {
   hosts?: Readonly<Record<string, string | readonly string[]>>;
   /** DNS through the tunnel: per-try timeout and rounds over the servers. */
   dns?: { timeoutMs?: number; attempts?: number };
-  /** TCP: congestion control ('cubic' or 'newreno'), buffer bounds, connection limits. */
+  /** TCP: congestion control ('bbr', the default, 'cubic' or 'newreno'), buffer bounds, connection limits. */
   tcp?: Omit<TcpOptions, 'wheel' | 'secrets'>;
   /**
    * Give memory back when traffic stops (idle-memory.ts: free slabs, a full GC, malloc_trim), once per

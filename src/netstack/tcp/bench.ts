@@ -154,7 +154,7 @@ async function run(congestion: CongestionName, upload: boolean): Promise<void> {
   );
 }
 
-for (const cc of ['cubic', 'newreno'] as const) {
+for (const cc of (process.env.TCP_BENCH_CC?.split(',') ?? ['cubic', 'newreno', 'bbr']) as CongestionName[]) {
   await run(cc, true);
   await run(cc, false);
 }

@@ -8,8 +8,9 @@
  * the sender compares flight sizes against it.
  */
 import { INITIAL_WINDOW_CAP_BYTES, INITIAL_WINDOW_SEGMENTS } from './constants.js';
+import type { DeliveryRate } from './delivery-rate.js';
 
-export type CongestionName = 'cubic' | 'newreno';
+export type CongestionName = 'cubic' | 'newreno' | 'bbr';
 
 export interface CongestionControl {
   readonly name: CongestionName;
@@ -35,6 +36,12 @@ export interface CongestionControl {
   onRto(inflight: number, now: number): void;
   /** Sending resumes after the connection was idle for `idleMs` (RFC 9438 §5.8 / Linux's epoch shift). */
   onIdleRestart(idleMs: number): void;
+  /**
+   * Model-based controllers only: every ACK that delivered data (`acked` bytes), in and out of
+   * recovery, with its delivery-rate sample and the flight after it. A controller that has this sets
+   * cwnd itself: the sender then calls neither onAck nor PRR.
+   */
+  onDelivery?(rs: DeliveryRate, acked: number, inflight: number, inRecovery: boolean, now: number): void;
 }
 
 /** RFC 6928 §2: IW = min(10 MSS, max(2 MSS, 14600 bytes)). */

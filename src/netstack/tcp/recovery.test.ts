@@ -28,7 +28,8 @@ interface Setup {
 }
 
 async function setup(opts: Partial<RawSegment>, rttMs = 10): Promise<Setup> {
-  const raw = new RawPeer();
+  // The loss-based responses (ssthresh, PRR, slow start from one segment) are CUBIC's; bbr.test.ts has BBR's.
+  const raw = new RawPeer({ tcp: { congestion: 'cubic' } });
   const sock = new TcpSocket(raw.tcp);
   sock.on('error', () => {});
   sock.connect(80, '10.0.0.2');

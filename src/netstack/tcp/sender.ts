@@ -28,6 +28,7 @@
  */
 import { DATA_RETRIES, MAX_RTO_MS, PERSIST_MIN_MS, SYN, SYN_FALLBACK_RTO_MS } from './constants.js';
 import { initialWindow, type CongestionControl } from './congestion.js';
+import { DeliveryRate } from './delivery-rate.js';
 import type { Segment } from './header.js';
 import { Rack } from './rack.js';
 import { CaState, Recovery } from './recovery.js';
@@ -100,6 +101,10 @@ export class Sender implements DeliveryObserver {
   readonly cc: CongestionControl;
   readonly recovery: Recovery;
   readonly tlp: TailLossProbe;
+  /** Delivery-rate samples for a model-based controller (delivery-rate.ts). */
+  readonly rate: DeliveryRate;
+  /** The time of the ACK being processed (for the delivery observer). */
+  private ackTime: number;
   /** FIN state: asked for by the user; recorded (sent) with its sequence number. */
   finQueued: boolean;
   finSent: boolean;
@@ -141,6 +146,8 @@ export class Sender implements DeliveryObserver {
     this.cc = cc;
     this.recovery = new Recovery(cc, this.records);
     this.tlp = new TailLossProbe();
+    this.rate = new DeliveryRate();
+    this.ackTime = 0;
     this.finQueued = false;
     this.finSent = false;
     this.finSeq = 0;
@@ -193,6 +200,7 @@ export class Sender implements DeliveryObserver {
   /** Record and send the SYN (or SYN-ACK) at `now`. */
   sendSyn(now: number): void {
     this.records.append(this.iss, 1, now, SYN_FLAG);
+    this.rate.onSend(this.records, this.records.at(this.records.count - 1), 0, now);
     this.nxt = (this.iss + 1) | 0;
     this.host.emit(this.iss, 1, SYN_FLAG, false, now);
     this.lastSendTime = now;
@@ -257,6 +265,7 @@ export class Sender implements DeliveryObserver {
       }
       if (!this.host.emit(r.seq[p]!, len, r.flags[p]!, false, now)) return;
       r.onRetransmit(p, now);
+      this.rate.onSend(r, p, inflight, now);
       this.retransmits++;
       this.recovery.sent(len);
       this.lastSendTime = now;
@@ -269,7 +278,12 @@ export class Sender implements DeliveryObserver {
     for (;;) {
       const unsent = this.unsent;
       const finPending = this.finQueued && !this.finSent;
-      if (unsent === 0 && !finPending) return;
+      if (unsent === 0 && !finPending) {
+        // Out of data with room in the window: rate samples from this flight are application-limited.
+        const inflight = this.inflight;
+        if (inflight < this.cc.cwnd) this.rate.markAppLimited(inflight);
+        return;
+      }
       const mss = this.host.segmentPayload();
       let len = unsent < mss ? unsent : mss;
       let fin = finPending && len === unsent;
@@ -293,6 +307,7 @@ export class Sender implements DeliveryObserver {
       // Without a buffer nothing left: no record; onWritable brings us back.
       if (!this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now)) return;
       r.append(start, seqLen, now, fin ? FIN_FLAG : 0);
+      this.rate.onSend(r, r.at(r.count - 1), inflight, now);
       this.nxt = (start + seqLen) | 0;
       if (fin) {
         this.finSent = true;
@@ -432,11 +447,13 @@ export class Sender implements DeliveryObserver {
       const len = Math.min(this.unsent, mss, usable);
       const fin = this.finQueued && !this.finSent && len === this.unsent && usable > len;
       const start = this.nxt;
+      const inflight = this.inflight;
       if (!this.host.emit(start, len + (fin ? 1 : 0), fin ? FIN_FLAG : 0, true, now)) {
         this.armTimers(now);
         return;
       }
       r.append(start, len + (fin ? 1 : 0), now, fin ? FIN_FLAG : 0);
+      this.rate.onSend(r, r.at(r.count - 1), inflight, now);
       this.nxt = (start + len + (fin ? 1 : 0)) | 0;
       if (fin) {
         this.finSent = true;
@@ -444,8 +461,10 @@ export class Sender implements DeliveryObserver {
       }
     } else {
       const p = r.at(r.count - 1);
+      const inflight = this.inflight;
       if ((r.flags[p]! & SACKED) === 0 && this.host.emit(r.seq[p]!, r.len[p]!, r.flags[p]!, true, now)) {
         r.onRetransmit(p, now);
+        this.rate.onSend(r, p, inflight, now);
         this.retransmits++;
       }
       retrans = true;
@@ -493,11 +512,13 @@ export class Sender implements DeliveryObserver {
   // -------------------------------------------------------------------------------------------------
   // ACK processing.
 
-  /** DeliveryObserver: RACK's bookkeeping, and Karn's RTT candidate during the cumulative ACK. */
+  /** DeliveryObserver: RACK's bookkeeping, the delivery rate, and Karn's RTT candidate during the cumulative ACK. */
   delivered(r: SentRecords, p: number): void {
     this.rack.delivered(r, p);
     const xmit = r.xmit[p]!;
-    if (this.inCumAck && (r.flags[p]! & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
+    const once = (r.flags[p]! & EVER_RETRANS) === 0;
+    this.rate.onDelivered(r, p, r.len[p]!, !once, this.ackTime);
+    if (this.inCumAck && once && xmit > this.sampleXmit) this.sampleXmit = xmit;
   }
 
   /**
@@ -520,6 +541,8 @@ export class Sender implements DeliveryObserver {
       if (w > this.maxWnd) this.maxWnd = w;
     }
     this.rack.beginAck(now, this.rtt.minRtt, r.fack);
+    this.rate.begin();
+    this.ackTime = now;
     this.sampleXmit = -1;
     // SACK blocks (RFC 2018 §4, RFC 6675 §4 Update()).
     let sacked = 0;
@@ -592,9 +615,12 @@ export class Sender implements DeliveryObserver {
       this.cc.onCongestionEvent(r.out, now);
       this.cc.onRecoveryEnd(now);
     }
-    // Congestion control.
+    // Congestion control: a model-based controller on every delivery; else PRR in recovery, growth outside.
+    const sampled = this.rate.finish(this.rtt.minRtt);
     const delivered = acked + sacked;
-    if (rec.state === CaState.RECOVERY) rec.prrAck(delivered, this.inflight, this.host.segmentPayload());
+    if (this.cc.onDelivery !== undefined) {
+      if (sampled) this.cc.onDelivery(this.rate, this.rate.deliveredThisAck, this.inflight, rec.state !== CaState.OPEN, now);
+    } else if (rec.state === CaState.RECOVERY) rec.prrAck(delivered, this.inflight, this.host.segmentPayload());
     else if (delivered > 0) this.cc.onAck(delivered, this.cwndLimited, this.rtt.srtt, now);
     // Send buffer follows cwnd (Linux's tcp_sndbuf_expand): 2 x cwnd, within [initial, max].
     const want = Math.min(this.bufMax, Math.max(this.buf.limit, 2 * this.cc.cwnd));

@@ -27,6 +27,8 @@ export const EVER_RETRANS = 8;
 /** The record carries the SYN or the FIN (one sequence number each). */
 export const SYN_FLAG = 16;
 export const FIN_FLAG = 32;
+/** Sent while the sender was application-limited (delivery-rate.ts). */
+export const APP_LIMITED = 64;
 
 const INITIAL_CAPACITY = 16;
 
@@ -44,6 +46,10 @@ export class SentRecords {
   len: Int32Array;
   xmit: Float64Array;
   flags: Uint8Array;
+  /** Delivery-rate stamps taken when the record was last sent (delivery-rate.ts). */
+  dlv: Float64Array;
+  dlvTime: Float64Array;
+  firstSent: Float64Array;
   /** Ring position of the first record; `count` records from there. */
   head: number;
   count: number;
@@ -65,6 +71,9 @@ export class SentRecords {
     this.len = new Int32Array(INITIAL_CAPACITY);
     this.xmit = new Float64Array(INITIAL_CAPACITY);
     this.flags = new Uint8Array(INITIAL_CAPACITY);
+    this.dlv = new Float64Array(INITIAL_CAPACITY);
+    this.dlvTime = new Float64Array(INITIAL_CAPACITY);
+    this.firstSent = new Float64Array(INITIAL_CAPACITY);
     this.head = 0;
     this.count = 0;
     this.mask = INITIAL_CAPACITY - 1;
@@ -276,6 +285,9 @@ export class SentRecords {
       this.len[to] = this.len[from]!;
       this.xmit[to] = this.xmit[from]!;
       this.flags[to] = this.flags[from]!;
+      this.dlv[to] = this.dlv[from]!;
+      this.dlvTime[to] = this.dlvTime[from]!;
+      this.firstSent[to] = this.firstSent[from]!;
     }
     const p = this.at(i);
     const q = this.at(i + 1);
@@ -284,6 +296,9 @@ export class SentRecords {
     this.len[q] = this.len[p]! - firstLen;
     this.xmit[q] = this.xmit[p]!;
     this.flags[q] = f;
+    this.dlv[q] = this.dlv[p]!;
+    this.dlvTime[q] = this.dlvTime[p]!;
+    this.firstSent[q] = this.firstSent[p]!;
     this.len[p] = firstLen;
     this.flags[p] = f & ~(SYN_FLAG | FIN_FLAG);
     this.count++;
@@ -303,7 +318,7 @@ export class SentRecords {
 
   /**
    * Everything was acknowledged: give a ring grown for a large flight back, so an idle connection
-   * holds 16 records (~300 bytes), not the thousands a bulk transfer needed.
+   * holds 16 records (~650 bytes), not the thousands a bulk transfer needed.
    */
   shrink(): void {
     if (this.count !== 0 || this.seq.length === INITIAL_CAPACITY) return;
@@ -311,6 +326,9 @@ export class SentRecords {
     this.len = new Int32Array(INITIAL_CAPACITY);
     this.xmit = new Float64Array(INITIAL_CAPACITY);
     this.flags = new Uint8Array(INITIAL_CAPACITY);
+    this.dlv = new Float64Array(INITIAL_CAPACITY);
+    this.dlvTime = new Float64Array(INITIAL_CAPACITY);
+    this.firstSent = new Float64Array(INITIAL_CAPACITY);
     this.head = 0;
     this.mask = INITIAL_CAPACITY - 1;
   }
@@ -334,17 +352,26 @@ export class SentRecords {
     const len = new Int32Array(cap);
     const xmit = new Float64Array(cap);
     const flags = new Uint8Array(cap);
+    const dlv = new Float64Array(cap);
+    const dlvTime = new Float64Array(cap);
+    const firstSent = new Float64Array(cap);
     for (let i = 0; i < this.count; i++) {
       const p = this.at(i);
       seq[i] = this.seq[p]!;
       len[i] = this.len[p]!;
       xmit[i] = this.xmit[p]!;
       flags[i] = this.flags[p]!;
+      dlv[i] = this.dlv[p]!;
+      dlvTime[i] = this.dlvTime[p]!;
+      firstSent[i] = this.firstSent[p]!;
     }
     this.seq = seq;
     this.len = len;
     this.xmit = xmit;
     this.flags = flags;
+    this.dlv = dlv;
+    this.dlvTime = dlvTime;
+    this.firstSent = firstSent;
     this.head = 0;
     this.mask = cap - 1;
   }

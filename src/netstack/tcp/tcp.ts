@@ -56,6 +56,7 @@ import type { CongestionControl, CongestionName } from './congestion.js';
 import { ParseResult, parseSegment, Segment } from './header.js';
 import { Listener, type ListenerHost } from './listener.js';
 import { NewReno } from './newreno.js';
+import { Bbr } from './bbr.js';
 import { sendReset } from './output.js';
 import { TcpSecrets } from './secrets.js';
 import { seqGt } from './seq.js';
@@ -63,7 +64,11 @@ import { seqGt } from './seq.js';
 export interface TcpOptions {
   /** The stack's one timer wheel (shared with the IP layer); its Clock is the stack's time. */
   wheel: TimerWheel;
-  /** Congestion control for new connections. Default 'cubic'. */
+  /**
+   * Congestion control for new connections. Default 'bbr' (bbr.ts: a tunnel's RTT is a fraction of a
+   * millisecond, where a loss-based window falls to a dozen segments at 1% random loss); 'cubic' or
+   * 'newreno' for the loss-based ones.
+   */
   congestion?: CongestionName;
   sendBufferInitial?: number;
   sendBufferMax?: number;
@@ -121,7 +126,11 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     this.wheel = options.wheel;
     this.secrets = options.secrets ?? new TcpSecrets();
     this.synCookies = options.synCookies ?? true;
-    this.congestion = options.congestion ?? 'cubic';
+    const congestion = options.congestion ?? 'bbr';
+    if (congestion !== 'bbr' && congestion !== 'cubic' && congestion !== 'newreno') {
+      throw new TypeError(`tcp.congestion must be 'bbr', 'cubic' or 'newreno', not ${JSON.stringify(congestion)}`);
+    }
+    this.congestion = congestion;
     this.sendBufferMax = options.sendBufferMax ?? SEND_BUFFER_MAX_BYTES;
     this.sendBufferInitial = Math.min(options.sendBufferInitial ?? SEND_BUFFER_INITIAL_BYTES, this.sendBufferMax);
     this.recvBufferMax = options.recvBufferMax ?? RECV_BUFFER_MAX_BYTES;
@@ -420,7 +429,7 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
 
   private newConnection(family: IpFamily, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, active: boolean): Connection {
     const mss = this.ip.maxTransportBytes(family, remote) - 20;
-    const cc: CongestionControl = this.congestion === 'newreno' ? new NewReno(mss) : new Cubic(mss);
+    const cc: CongestionControl = this.congestion === 'newreno' ? new NewReno(mss) : this.congestion === 'bbr' ? new Bbr(mss) : new Cubic(mss);
     return new Connection(this, family, local, localPort, remote, remotePort, active, cc, {
       sendBufferInitial: this.sendBufferInitial,
       sendBufferMax: this.sendBufferMax,
