@@ -23,6 +23,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
+import type { CongestionName } from '../netstack/tcp/congestion.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 
 export interface ClientJob {
@@ -105,7 +106,9 @@ async function socks5Connect(proxy: string, host: string, port: number): Promise
 }
 
 async function openTunnel(file: string): Promise<Tunnel> {
-  const tunnel = await Tunnel.open(readFileSync(file, 'utf8'));
+  // BENCH_TUNNEL_CONGESTION: the Tunnel's TCP congestion control for a comparison run (default: the Tunnel's own).
+  const congestion = process.env.BENCH_TUNNEL_CONGESTION as CongestionName | undefined;
+  const tunnel = await Tunnel.open(readFileSync(file, 'utf8'), congestion !== undefined ? { tcp: { congestion } } : {});
   const end = Date.now() + HANDSHAKE_WAIT_MS;
   while (tunnel.stats().peers.every((p) => p.lastHandshake === 0)) {
     if (Date.now() > end) throw new Error('no handshake');

@@ -33,7 +33,8 @@
  * Root only. `npm run bench` runs this after the daemon rows (netns.ts); `npm run bench:rootless` runs it
  * alone; BENCH_ROOTLESS=0 skips it. Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_ROOTLESS_PATHS (comma list of
  * path labels), BENCH_ROOTLESS_PEER (wireguard-go | wgts), BENCH_ROOTLESS_NODE_FLAGS (Node flags for
- * the Tunnel's process and the proxy), BENCH_IDLE_CONNECTIONS, BENCH_AFTER_SECONDS, BENCH_SOAK_SECONDS
+ * the Tunnel's process and the proxy), BENCH_TUNNEL_CONGESTION (bbr | cubic | newreno: the Tunnel's TCP
+ * congestion control, default its own), BENCH_IDLE_CONNECTIONS, BENCH_AFTER_SECONDS, BENCH_SOAK_SECONDS
  * (0: no soak), BENCH_ROOTLESS_MEMORY=0 (no memory rows), BENCH_WRITE=0 (do not append to BENCHMARKS.md).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -417,11 +418,21 @@ async function main(): Promise<void> {
     `Command: \`npm run bench\` (rootless rows: BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_SOAK_SECONDS=${SOAK_SECONDS}` +
     `${NODE_FLAGS.length > 0 ? `, BENCH_ROOTLESS_NODE_FLAGS="${NODE_FLAGS.join(' ')}"` : ''}); peer: ${rig.peerLabel} in a namespace with the kernel's TCP behind it; ` +
     `medians of ${ROUNDS} alternating rounds; ratios are per round, then the median. ${skipped.join('; ')}\n` +
-    `Machine: ${availableParallelism()} cores, Node ${process.version}.\n\n${text}\n`;
+    `Machine: ${availableParallelism()} cores, Node ${process.version}; the kernel's TCP congestion control: ${kernelCongestion()}; ` +
+    `the Tunnel's: ${process.env.BENCH_TUNNEL_CONGESTION ?? 'bbr (its default)'}.\n\n${text}\n`;
   const file = join(ROOT, 'BENCHMARKS.md');
   const head = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   writeFileSync(file, head + section);
   console.log(`\nappended to ${file}`);
+}
+
+/** The host's default TCP congestion control (namespaces inherit it): the kernel rows' sender. */
+function kernelCongestion(): string {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 main().catch((err: unknown) => {
