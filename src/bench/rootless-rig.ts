@@ -174,6 +174,7 @@ export class Rig {
   private peer: ChildProcess | null = null;
   server: LineChild | null = null;
   private lossOn = false;
+  private gsoOff = false;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -221,7 +222,7 @@ export class Rig {
   }
 
   down(): void {
-    if (this.lossOn) this.loss(false);
+    if (this.lossOn || this.gsoOff) this.loss(false);
     this.server?.child.kill('SIGKILL');
     this.server = null;
     this.peer?.kill('SIGKILL');
@@ -242,14 +243,19 @@ export class Rig {
    * peer's). Both ends send with UDP GSO, and a GSO batch crosses the veth whole, so a rule would drop
    * a whole batch of up to 64 datagrams at once (at OUTPUT, or at INPUT on the far side); with the
    * veth's gso_max_segs at 1 the kernel splits each batch before the veth and INPUT sees datagrams.
+   * That split alone costs the sender (the far side's per-datagram receive runs in its send call), so
+   * `drop` false sets it without the rule: the loss-free baseline the lossy rows are compared with.
    */
-  loss(on: boolean): void {
+  loss(on: boolean, drop = true): void {
     const op = on ? '-A' : '-D';
     const rule = ['-m', 'statistic', '--mode', 'random', '--probability', '0.01', '-j', 'DROP'];
     for (const ns of [NS_C, NS_P]) nsExec(ns, 'ip', ['link', 'set', 'dev', 'veth0', 'gso_max_segs', on ? '1' : String(GSO_MAX_SEGS)]);
-    nsExec(NS_P, 'iptables', [op, 'INPUT', '-p', 'udp', '--dport', String(PEER_PORT), ...rule]);
-    nsExec(NS_C, 'iptables', [op, 'INPUT', '-p', 'udp', '--sport', String(PEER_PORT), ...rule]);
-    this.lossOn = on;
+    if ((on && drop) || (!on && this.lossOn)) {
+      nsExec(NS_P, 'iptables', [op, 'INPUT', '-p', 'udp', '--dport', String(PEER_PORT), ...rule]);
+      nsExec(NS_C, 'iptables', [op, 'INPUT', '-p', 'udp', '--sport', String(PEER_PORT), ...rule]);
+    }
+    this.lossOn = on && drop;
+    this.gsoOff = on;
   }
 
   /** Datagrams the loss rules dropped so far, both ways. */

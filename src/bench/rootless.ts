@@ -14,8 +14,10 @@
  *   the kernel's TCP to its local port, or to its SOCKS5 port with a CONNECT first;
  * - onetun: its port forwards, the client to its local port (skipped with a word when not installed);
  * - Tunnel, 1% loss and kernel, 1% loss: the same with 1% of the tunnel's datagrams dropped each way
- *   by iptables, one datagram at a time (rootless-rig.ts); "of no loss" is the round's figure over
- *   the same round's loss-free one.
+ *   by iptables, one datagram at a time (rootless-rig.ts). Dropping datagrams one by one needs the
+ *   veth to split GSO batches, which costs the senders CPU on its own, so "Tunnel (veth GSO off)" and
+ *   "kernel (veth GSO off)" are the same veth without the drop: "of no loss (same veth)" is a lossy
+ *   round's figure over that, "of no loss (GSO on)" over the plain path's.
  *
  * Rounds alternate the order of the paths and of the directions, so drift on a shared machine hits
  * all alike; the table quotes medians and per-round ratios' medians. CPU s is the process under
@@ -66,8 +68,13 @@ type Direction = 'down' | 'up';
 
 interface Path {
   label: string;
-  /** The loss-free path this one is measured against, for lossy paths. */
+  /** The loss-free path this one is measured against (same veth settings), for lossy paths. */
   lossOf: string | null;
+  /** The veth splits GSO batches (gso_max_segs 1), as the lossy rows need; `drop`: and 1% is dropped. */
+  gsoOff: boolean;
+  drop: boolean;
+  /** The kernel path this one is compared with (the one with the same veth settings). */
+  kernelOf: string;
   /** Starts what the client goes through (null: the client's own process is the one under test). */
   start(rig: Rig): Promise<Proc | null>;
   job(dir: Direction): ClientJob;
@@ -83,16 +90,22 @@ const targetPort = (dir: Direction): number => (dir === 'down' ? SOURCE_PORT : S
 
 function paths(rig: Rig): Path[] {
   const none = (): null => null;
-  const kernel = (label: string, lossOf: string | null): Path => ({
+  const kernel = (label: string, lossOf: string | null, gsoOff = false, drop = false): Path => ({
     label,
     lossOf,
+    gsoOff,
+    drop,
+    kernelOf: gsoOff ? 'kernel (veth GSO off)' : 'kernel',
     start: (r) => r.startDaemon(),
     job: (dir) => netJob(INNER_P, targetPort(dir), dir),
     missing: none,
   });
-  const tunnel = (label: string, lossOf: string | null): Path => ({
+  const tunnel = (label: string, lossOf: string | null, gsoOff = false, drop = false): Path => ({
     label,
     lossOf,
+    gsoOff,
+    drop,
+    kernelOf: gsoOff ? 'kernel (veth GSO off)' : 'kernel',
     start: async () => null,
     job: (dir) => ({ mode: dir, via: 'tunnel', host: INNER_P, port: targetPort(dir), config: rig.tunnelConfig, seconds: SECONDS }),
     missing: none,
@@ -103,6 +116,9 @@ function paths(rig: Rig): Path[] {
     {
       label: 'proxy TCPClientTunnel',
       lossOf: null,
+      gsoOff: false,
+      drop: false,
+      kernelOf: 'kernel',
       start: (r) => r.startProxy(NODE_FLAGS),
       job: (dir) => netJob('127.0.0.1', Rig.forwardPort('proxy', targetPort(dir)), dir),
       missing: none,
@@ -110,6 +126,9 @@ function paths(rig: Rig): Path[] {
     {
       label: 'proxy SOCKS5',
       lossOf: null,
+      gsoOff: false,
+      drop: false,
+      kernelOf: 'kernel',
       start: (r) => r.startProxy(NODE_FLAGS),
       job: (dir) => ({ mode: dir, via: 'socks5', socks: Rig.socks, host: INNER_P, port: targetPort(dir), seconds: SECONDS }),
       missing: none,
@@ -117,12 +136,17 @@ function paths(rig: Rig): Path[] {
     {
       label: 'onetun',
       lossOf: null,
+      gsoOff: false,
+      drop: false,
+      kernelOf: 'kernel',
       start: async (r) => (await r.startOnetun())!,
       job: (dir) => netJob('127.0.0.1', Rig.forwardPort('onetun', targetPort(dir)), dir),
       missing: () => (onetunPath() === null ? 'onetun is not installed (cargo install onetun)' : null),
     },
-    tunnel('Tunnel 1% loss', 'Tunnel'),
-    kernel('kernel 1% loss', 'kernel'),
+    tunnel('Tunnel (veth GSO off)', null, true),
+    kernel('kernel (veth GSO off)', null, true),
+    tunnel('Tunnel 1% loss', 'Tunnel (veth GSO off)', true, true),
+    kernel('kernel 1% loss', 'kernel (veth GSO off)', true, true),
   ];
   return ONLY === undefined ? all : all.filter((p) => ONLY.includes(p.label));
 }
@@ -206,8 +230,8 @@ async function transfer(rig: Rig, path: Path, dir: Direction, under: Proc | null
 
 async function runPath(rig: Rig, path: Path, round: number, dirs: Direction[]): Promise<Sample[]> {
   const out: Sample[] = [];
-  if (path.lossOf !== null) rig.loss(true);
-  const dropped0 = path.lossOf !== null ? rig.dropped() : 0;
+  if (path.gsoOff) rig.loss(true, path.drop);
+  const dropped0 = path.drop ? rig.dropped() : 0;
   let under: Proc | null = null;
   try {
     under = await path.start(rig);
@@ -221,10 +245,8 @@ async function runPath(rig: Rig, path: Path, round: number, dirs: Direction[]): 
     }
   } finally {
     await under?.stop();
-    if (path.lossOf !== null) {
-      console.log(`  ${rig.dropped() - dropped0} datagrams dropped`);
-      rig.loss(false);
-    }
+    if (path.drop) console.log(`  ${rig.dropped() - dropped0} datagrams dropped`);
+    if (path.gsoOff) rig.loss(false);
   }
   return out;
 }
@@ -324,8 +346,8 @@ async function soak(rig: Rig): Promise<SoakResult> {
 
 function throughputTable(samples: Sample[], list: Path[]): string {
   const lines = [
-    '| path | direction | Gbit/s | vs kernel path | vs onetun | of no loss | CPU s (process under test) | peak RSS MiB | retransmits (Tunnel TCP) | notes |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| path | direction | Gbit/s | vs kernel path | vs onetun | of no loss (same veth) | of no loss (GSO on) | CPU s (process under test) | peak RSS MiB | retransmits (Tunnel TCP) | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const pick = (label: string, dir: Direction): Sample[] => samples.filter((s) => s.path === label && s.dir === dir);
   for (const p of list) {
@@ -335,7 +357,7 @@ function throughputTable(samples: Sample[], list: Path[]): string {
       const vs = (label: string | null): string => (label === null || label === p.label ? '' : fmt(ratioMedian(mine, pick(label, dir), (s) => s.gbps)));
       const notes = [...new Set(mine.map((s) => s.note).filter((n) => n !== ''))].join('; ');
       lines.push(
-        `| ${p.label} | ${dir === 'down' ? 'download' : 'upload'} | ${fmt(median(mine.map((s) => s.gbps)))} | ${p.lossOf === null ? vs('kernel') : ''} | ${p.lossOf === null ? vs('onetun') : ''} | ${vs(p.lossOf)} | ` +
+        `| ${p.label} | ${dir === 'down' ? 'download' : 'upload'} | ${fmt(median(mine.map((s) => s.gbps)))} | ${p.lossOf === null ? vs(p.kernelOf) : ''} | ${p.lossOf === null && !p.gsoOff ? vs('onetun') : ''} | ${vs(p.lossOf)} | ${p.drop ? vs(p.label.startsWith('Tunnel') ? 'Tunnel' : 'kernel') : ''} | ` +
           `${fmt(median(mine.map((s) => s.cpu)))} | ${fmt(median(mine.map((s) => s.peakMiB)), 1)} | ${fmt(median(mine.map((s) => s.retransmits)), 0)} | ${notes} |`,
       );
     }
