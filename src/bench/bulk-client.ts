@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     const cpu = (used.user + used.system) / 1e6;
     if (tunnel === null) return { cpu };
     const t = tunnel.stats().tcp;
-    return { cpu, retransmits: t.retransmits, rtoTimeouts: t.rtoTimeouts, fastRecoveries: t.fastRecoveries };
+    return { cpu, retransmits: t.retransmits, rtoTimeouts: t.rtoTimeouts, fastRecoveries: t.fastRecoveries, dsacks: t.dsacksReceived };
   };
   switch (job.mode) {
     case 'down':

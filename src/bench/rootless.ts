@@ -162,6 +162,8 @@ interface Sample {
   /** The Tunnel's TCP: loss recoveries entered and retransmission timeouts (RFC 6675, RFC 6298). */
   recoveries: number;
   rtos: number;
+  /** D-SACKs the Tunnel's TCP received: retransmissions the receiver already had (RFC 2883). */
+  dsacks: number;
   /** Why the figure is missing or partial, if it is. */
   note: string;
 }
@@ -193,8 +195,8 @@ async function transfer(rig: Rig, path: Path, dir: Direction, under: Proc | null
   const cpu0 = cpuSeconds(watched.pid);
   const watch = rssWatch(watched.pid);
   const waitMs = (SECONDS + 30) * 1000;
-  const s: Sample = { path: path.label, dir, round, gbps: NaN, cpu: NaN, peakMiB: NaN, retransmits: NaN, recoveries: NaN, rtos: NaN, note: '' };
-  let report: { retransmits?: number; rtoTimeouts?: number; fastRecoveries?: number; cpu?: number } = {};
+  const s: Sample = { path: path.label, dir, round, gbps: NaN, cpu: NaN, peakMiB: NaN, retransmits: NaN, recoveries: NaN, rtos: NaN, dsacks: NaN, note: '' };
+  let report: { retransmits?: number; rtoTimeouts?: number; fastRecoveries?: number; dsacks?: number; cpu?: number } = {};
   try {
     // Downloads are counted by the client, uploads by the kernel's sink.
     const line = await (dir === 'down' ? client : rig.server!).next(waitMs);
@@ -225,6 +227,7 @@ async function transfer(rig: Rig, path: Path, dir: Direction, under: Proc | null
   s.retransmits = report.retransmits ?? NaN;
   s.recoveries = report.fastRecoveries ?? NaN;
   s.rtos = report.rtoTimeouts ?? NaN;
+  s.dsacks = report.dsacks ?? NaN;
   return s;
 }
 
@@ -240,7 +243,7 @@ async function runPath(rig: Rig, path: Path, round: number, dirs: Direction[]): 
       if (under !== null && Number.isNaN(rssMiB(under.pid))) under = await path.start(rig);
       const s = await transfer(rig, path, dir, under, round);
       out.push(s);
-      const extra = Number.isNaN(s.retransmits) ? '' : `, ${s.retransmits} retransmits, ${s.recoveries} recoveries, ${s.rtos} RTOs`;
+      const extra = Number.isNaN(s.retransmits) ? '' : `, ${s.retransmits} retransmits (${s.dsacks} reported duplicate by D-SACK), ${s.recoveries} recoveries, ${s.rtos} RTOs`;
       console.log(`round ${round + 1} ${path.label} ${dir}: ${fmt(s.gbps)} Gbit/s, ${fmt(s.cpu)} CPU s, ${fmt(s.peakMiB, 1)} MiB peak${extra}${s.note ? ` (${s.note})` : ''}`);
     }
   } finally {

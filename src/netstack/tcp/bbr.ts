@@ -25,7 +25,9 @@
  * burst). Here a quantum is a millisecond at the estimated rate, what one event-loop turn sends at
  * load, up to QUANTUM_BYTES: the tunnel's RTT under load is set by those turns (1.5-3 ms against a
  * 0.2-0.5 ms minimum), and with Linux's 64 KiB cap the window held one stream through a tunnel to
- * 2.2 Gbit/s where CUBIC's reached 2.9 (measured with `npm run bench:rootless`).
+ * 2.2 Gbit/s where CUBIC's reached 2.9 (measured with `npm run bench:rootless`); 256 KiB gave
+ * 3.0, and 1 MiB no more than that with flights of thousands of segments (more holes open at once
+ * under loss than a receiver's three or four SACK blocks can report).
  *
  * Loss: recovery is packet conservation for its first round (the window is what is in flight plus
  * what this ACK delivered) and the window from before comes back when recovery ends; an RTO leaves
@@ -51,7 +53,7 @@ const MIN_CWND_SEGMENTS = 4;
 const FULL_BW_GROWTH = 1.25;
 const FULL_BW_ROUNDS = 3;
 /** The largest send quantum (the allowance is three of them). */
-const QUANTUM_BYTES = 1024 * 1024;
+const QUANTUM_BYTES = 256 * 1024;
 const QUANTA = 3;
 
 export const enum BbrMode {

@@ -92,6 +92,12 @@ export class Rack implements DeliveryObserver {
    */
   updateReoWnd(dsack: boolean, sndUna: number, sndNxt: number, exitedRecovery: boolean): void {
     if (this.hasDsackRound && !seqLt(sndUna, this.dsackRound)) this.hasDsackRound = false;
+    if (dsack) {
+      // A duplicate reported: a segment marked lost had arrived after all. That is reordering as
+      // RACK sees it (a delivery later than its window), and without this the window stays 0 in
+      // recovery when the originals came to light only as D-SACKs of their retransmissions.
+      this.reorderingSeen = true;
+    }
     if (!this.hasDsackRound && dsack) {
       this.hasDsackRound = true;
       this.dsackRound = sndNxt;

@@ -276,3 +276,12 @@ test('rack: DSACK rounds widen the window, recoveries narrow it back (§6.2 step
   for (let i = 0; i < 16; i++) rack.updateReoWnd(false, 3000, 3000, true);
   assert.equal(rack.reoWnd(false, 0, 8, 100), 2);
 });
+
+test('rack: a DSACK counts as reordering seen, so the window is no longer 0 in recovery', () => {
+  const rack = new Rack();
+  assert.equal(rack.reoWnd(true, 0, 8, 100), 0, 'no reordering seen: 0 in recovery (§6.2 step 4)');
+  // The original of a segment RACK marked lost arrived after all; only its retransmission's D-SACK tells.
+  rack.updateReoWnd(true, 0, 1000, false);
+  assert.equal(rack.reorderingSeen, true);
+  assert.equal(rack.reoWnd(true, 0, 8, 100), 4);
+});

@@ -588,7 +588,13 @@ export class Sender implements DeliveryObserver {
     if (acked > 0) {
       let sample = -1;
       if (this.sampleXmit >= 0) sample = now - this.sampleXmit;
-      else if (this.host.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) sample = (this.host.tsNow(now) - seg.tsEcr) | 0;
+      else if (this.host.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
+        // The timestamp clock ticks in whole ms: an echo from this very tick means "under one tick",
+        // not zero (as Linux rounds it up). A zero made min_RTT 0, and with it RACK's reordering
+        // window and the delivery-rate floor, for the 10 s of the min filter.
+        sample = (this.host.tsNow(now) - seg.tsEcr) | 0;
+        if (sample === 0) sample = 1;
+      }
       if (sample >= 0) {
         const perRtt = this.host.tsOk ? Math.ceil(r.out / (2 * this.host.segmentPayload())) : 1;
         this.rtt.sample(sample, now, perRtt);
