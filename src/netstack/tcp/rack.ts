@@ -45,6 +45,8 @@ export class Rack implements DeliveryObserver {
   private now: number;
   private minRtt: number;
   private fackBefore: number;
+  /** The clock tick (ms, floored) whose TSval this ACK echoes, or -1 without timestamps. */
+  private echoTick: number;
 
   constructor() {
     this.xmitTs = -Infinity;
@@ -59,11 +61,16 @@ export class Rack implements DeliveryObserver {
     this.now = 0;
     this.minRtt = 0;
     this.fackBefore = 0;
+    this.echoTick = -1;
   }
 
-  /** Before the records of one ACK are delivered: the time, min_RTT, and RACK.fack as it stood. */
-  beginAck(now: number, minRtt: number, fack: number): void {
+  /**
+   * Before the records of one ACK are delivered: the time, min_RTT, RACK.fack as it stood, and the
+   * tick the ACK's timestamp echo stands for (-1: none).
+   */
+  beginAck(now: number, minRtt: number, fack: number, echoTick = -1): void {
     this.now = now;
+    this.echoTick = echoTick;
     this.minRtt = minRtt;
     this.fackBefore = fack;
     this.advanced = false;
@@ -77,7 +84,15 @@ export class Rack implements DeliveryObserver {
     if ((flags & EVER_RETRANS) === 0 && seqLt(end, this.fackBefore)) this.reorderingSeen = true;
     const rtt = this.now - xmit;
     // Step 2: an ACK that may be for the original of a retransmitted segment says nothing of timing.
-    if ((flags & EVER_RETRANS) !== 0 && rtt < this.minRtt) return;
+    // With timestamps the echo tells (RFC 7323 §4.3: it echoes the segment that moved the left edge,
+    // or an older one): an echo from before the retransmission's tick was not caused by it. Under
+    // load the tunnel's RTT is many times its min_RTT, so the min_RTT test alone took the late ACK of
+    // an original for its retransmission's, with an RTT of a millisecond, and marked everything sent
+    // in the RTT before it lost: hundreds of spurious retransmissions at once.
+    if ((flags & EVER_RETRANS) !== 0) {
+      if (rtt < this.minRtt) return;
+      if (this.echoTick >= 0 && this.echoTick < Math.floor(xmit)) return;
+    }
     if (sentAfter(xmit, end, this.xmitTs, this.endSeq)) {
       this.xmitTs = xmit;
       this.endSeq = end;

@@ -285,3 +285,20 @@ test('rack: a DSACK counts as reordering seen, so the window is no longer 0 in r
   assert.equal(rack.reorderingSeen, true);
   assert.equal(rack.reoWnd(true, 0, 8, 100), 4);
 });
+
+test('rack: with timestamps, an echo from before a retransmission is the original\'s ACK, however late (§6.2 step 2)', () => {
+  // Segment 3 resent at 50; an ACK at 60 (past min_RTT 5) SACKs it, echoing the TSval of `echoTick`.
+  const sackResent = (echoTick: number): Rack => {
+    const r = sent(3, 0);
+    r.markLost(r.at(2));
+    r.onRetransmit(r.at(2), 50);
+    const rack = new Rack();
+    rack.beginAck(60, 5, r.fack, echoTick);
+    r.sack(200, 300, rack);
+    return rack;
+  };
+  assert.equal(sackResent(40).xmitTs, -Infinity, 'echoing tick 40: the original arrived late, not the retransmission');
+  const own = sackResent(50);
+  assert.equal(own.xmitTs, 50, 'echoing the retransmission\'s own tick: it was the retransmission');
+  assert.equal(own.rtt, 10);
+});

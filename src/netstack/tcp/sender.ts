@@ -540,7 +540,9 @@ export class Sender implements DeliveryObserver {
       this.wl2 = ack;
       if (w > this.maxWnd) this.maxWnd = w;
     }
-    this.rack.beginAck(now, this.rtt.minRtt, r.fack);
+    // The tick our echoed TSval was taken at: now less the echo's age in ticks (RACK's step 2).
+    const echoTick = this.host.tsOk && seg.hasTimestamp && seg.tsEcr !== 0 ? Math.floor(now) - ((this.host.tsNow(now) - seg.tsEcr) | 0) : -1;
+    this.rack.beginAck(now, this.rtt.minRtt, r.fack, echoTick);
     this.rate.begin();
     this.ackTime = now;
     this.sampleXmit = -1;
