@@ -17,7 +17,9 @@
  *   by iptables, one datagram at a time (rootless-rig.ts). Dropping datagrams one by one needs the
  *   veth to split GSO batches, which costs the senders CPU on its own, so "Tunnel (veth GSO off)" and
  *   "kernel (veth GSO off)" are the same veth without the drop: "of no loss (same veth)" is a lossy
- *   round's figure over that, "of no loss (GSO on)" over the plain path's.
+ *   round's figure over that, "of no loss (GSO on)" over the plain path's. BENCH_LOSS_SPLIT=0 keeps
+ *   the batches whole instead: 1% of them dropped, in bursts (then only the GSO-on ratio means
+ *   anything; the "veth GSO off" rows are not split either).
  *
  * Rounds alternate the order of the paths and of the directions, so drift on a shared machine hits
  * all alike; the table quotes medians and per-round ratios' medians. CPU s is the process under

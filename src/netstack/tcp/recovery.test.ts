@@ -259,3 +259,19 @@ test('an RTO whose ACK echoes the retransmission was a real loss: nothing is und
   s.sock.destroy();
   assert.equal(await s.raw.link.close(), 0);
 });
+
+test('a timestamp echo from the same millisecond is an RTT of one tick, not zero: min_RTT stays above 0', async () => {
+  const s = await setup({ mss: 1000, sackPermitted: true, ts: [1, 0] }, 10);
+  const c = s.sock.connection!;
+  const len = c.segmentPayload(); // one segment, so every byte is in the one that gets resent
+  s.sock.write(Buffer.alloc(len, 1));
+  await s.raw.link.settle();
+  // The segment is lost and the RTO resends it: its ACK gives no sample by Karn's rule, only the echo.
+  await s.raw.link.run(() => c.snd.retransmits > 0, 5000);
+  assert.ok(c.snd.rtt.minRtt >= 10, 'the handshake gave 10 ms');
+  s.ack(len, undefined, c.tsNow(s.raw.link.clock.now()));
+  await s.raw.link.settle();
+  assert.equal(c.snd.una, (s.iss + 1 + len) | 0, 'the ACK was taken');
+  assert.equal(c.snd.rtt.latest, 1, 'an echo of this tick is under one tick, counted as one');
+  assert.equal(c.snd.rtt.minRtt, 1);
+});
