@@ -68,20 +68,35 @@ const RSS_SAMPLE_MS = 250;
 
 type Direction = 'down' | 'up';
 
-interface Path {
+/** What a path is: how the client gets through. */
+interface Route {
   label: string;
-  /** The loss-free path this one is measured against (same veth settings), for lossy paths. */
-  lossOf: string | null;
-  /** The veth splits GSO batches (gso_max_segs 1), as the lossy rows need; `drop`: and 1% is dropped. */
-  gsoOff: boolean;
-  drop: boolean;
-  /** The kernel path this one is compared with (the one with the same veth settings). */
-  kernelOf: string;
   /** Starts what the client goes through (null: the client's own process is the one under test). */
   start(rig: Rig): Promise<Proc | null>;
   job(dir: Direction): ClientJob;
   /** Why it cannot run here, or null. */
   missing(): string | null;
+}
+
+/**
+ * A route as measured: on the plain veth, on the veth that splits GSO batches (gso_max_segs 1, which
+ * dropping datagrams one by one needs), or on that veth with 1% dropped.
+ */
+interface Path extends Route {
+  /** The veth splits GSO batches. */
+  gsoOff: boolean;
+  /** For the lossy rows: the same route on the split veth without drops, and on the plain veth. */
+  lossOf: string | null;
+  plainOf: string | null;
+}
+
+const SPLIT = ' (veth GSO off)';
+const KERNEL = 'kernel';
+
+function variant(r: Route, v: 'plain' | 'split' | 'loss'): Path {
+  if (v === 'plain') return { ...r, gsoOff: false, lossOf: null, plainOf: null };
+  if (v === 'split') return { ...r, label: r.label + SPLIT, gsoOff: true, lossOf: null, plainOf: null };
+  return { ...r, label: `${r.label} 1% loss`, gsoOff: true, lossOf: r.label + SPLIT, plainOf: r.label };
 }
 
 function netJob(host: string, port: number, dir: Direction): ClientJob {
@@ -92,63 +107,42 @@ const targetPort = (dir: Direction): number => (dir === 'down' ? SOURCE_PORT : S
 
 function paths(rig: Rig): Path[] {
   const none = (): null => null;
-  const kernel = (label: string, lossOf: string | null, gsoOff = false, drop = false): Path => ({
-    label,
-    lossOf,
-    gsoOff,
-    drop,
-    kernelOf: gsoOff ? 'kernel (veth GSO off)' : 'kernel',
+  const kernel: Route = {
+    label: KERNEL,
     start: (r) => r.startDaemon(),
     job: (dir) => netJob(INNER_P, targetPort(dir), dir),
     missing: none,
-  });
-  const tunnel = (label: string, lossOf: string | null, gsoOff = false, drop = false): Path => ({
-    label,
-    lossOf,
-    gsoOff,
-    drop,
-    kernelOf: gsoOff ? 'kernel (veth GSO off)' : 'kernel',
+  };
+  const tunnel: Route = {
+    label: 'Tunnel',
     start: async () => null,
     job: (dir) => ({ mode: dir, via: 'tunnel', host: INNER_P, port: targetPort(dir), config: rig.tunnelConfig, seconds: SECONDS }),
     missing: none,
-  });
+  };
+  const proxyForward: Route = {
+    label: 'proxy TCPClientTunnel',
+    start: (r) => r.startProxy(NODE_FLAGS),
+    job: (dir) => netJob('127.0.0.1', Rig.forwardPort('proxy', targetPort(dir)), dir),
+    missing: none,
+  };
+  const proxySocks: Route = {
+    label: 'proxy SOCKS5',
+    start: (r) => r.startProxy(NODE_FLAGS),
+    job: (dir) => ({ mode: dir, via: 'socks5', socks: Rig.socks, host: INNER_P, port: targetPort(dir), seconds: SECONDS }),
+    missing: none,
+  };
+  const onetun: Route = {
+    label: 'onetun',
+    start: async (r) => (await r.startOnetun())!,
+    job: (dir) => netJob('127.0.0.1', Rig.forwardPort('onetun', targetPort(dir)), dir),
+    missing: () => (onetunPath() === null ? 'onetun is not installed (cargo install onetun)' : null),
+  };
   const all: Path[] = [
-    kernel('kernel', null),
-    tunnel('Tunnel', null),
-    {
-      label: 'proxy TCPClientTunnel',
-      lossOf: null,
-      gsoOff: false,
-      drop: false,
-      kernelOf: 'kernel',
-      start: (r) => r.startProxy(NODE_FLAGS),
-      job: (dir) => netJob('127.0.0.1', Rig.forwardPort('proxy', targetPort(dir)), dir),
-      missing: none,
-    },
-    {
-      label: 'proxy SOCKS5',
-      lossOf: null,
-      gsoOff: false,
-      drop: false,
-      kernelOf: 'kernel',
-      start: (r) => r.startProxy(NODE_FLAGS),
-      job: (dir) => ({ mode: dir, via: 'socks5', socks: Rig.socks, host: INNER_P, port: targetPort(dir), seconds: SECONDS }),
-      missing: none,
-    },
-    {
-      label: 'onetun',
-      lossOf: null,
-      gsoOff: false,
-      drop: false,
-      kernelOf: 'kernel',
-      start: async (r) => (await r.startOnetun())!,
-      job: (dir) => netJob('127.0.0.1', Rig.forwardPort('onetun', targetPort(dir)), dir),
-      missing: () => (onetunPath() === null ? 'onetun is not installed (cargo install onetun)' : null),
-    },
-    tunnel('Tunnel (veth GSO off)', null, true),
-    kernel('kernel (veth GSO off)', null, true),
-    tunnel('Tunnel 1% loss', 'Tunnel (veth GSO off)', true, true),
-    kernel('kernel 1% loss', 'kernel (veth GSO off)', true, true),
+    ...[kernel, tunnel, proxyForward, proxySocks, onetun].map((r) => variant(r, 'plain')),
+    variant(tunnel, 'split'),
+    variant(kernel, 'split'),
+    variant(tunnel, 'loss'),
+    variant(kernel, 'loss'),
   ];
   return ONLY === undefined ? all : all.filter((p) => ONLY.includes(p.label));
 }
@@ -235,8 +229,9 @@ async function transfer(rig: Rig, path: Path, dir: Direction, under: Proc | null
 
 async function runPath(rig: Rig, path: Path, round: number, dirs: Direction[]): Promise<Sample[]> {
   const out: Sample[] = [];
-  if (path.gsoOff) rig.loss(true, path.drop);
-  const dropped0 = path.drop ? rig.dropped() : 0;
+  const drop = path.lossOf !== null;
+  if (path.gsoOff) rig.loss(true, drop);
+  const dropped0 = drop ? rig.dropped() : 0;
   let under: Proc | null = null;
   try {
     under = await path.start(rig);
@@ -250,7 +245,7 @@ async function runPath(rig: Rig, path: Path, round: number, dirs: Direction[]): 
     }
   } finally {
     await under?.stop();
-    if (path.drop) console.log(`  ${rig.dropped() - dropped0} datagrams dropped`);
+    if (drop) console.log(`  ${rig.dropped() - dropped0} datagrams dropped`);
     if (path.gsoOff) rig.loss(false);
   }
   return out;
@@ -362,7 +357,7 @@ function throughputTable(samples: Sample[], list: Path[]): string {
       const vs = (label: string | null): string => (label === null || label === p.label ? '' : fmt(ratioMedian(mine, pick(label, dir), (s) => s.gbps)));
       const notes = [...new Set(mine.map((s) => s.note).filter((n) => n !== ''))].join('; ');
       lines.push(
-        `| ${p.label} | ${dir === 'down' ? 'download' : 'upload'} | ${fmt(median(mine.map((s) => s.gbps)))} | ${p.lossOf === null ? vs(p.kernelOf) : ''} | ${p.lossOf === null && !p.gsoOff ? vs('onetun') : ''} | ${vs(p.lossOf)} | ${p.drop ? vs(p.label.startsWith('Tunnel') ? 'Tunnel' : 'kernel') : ''} | ` +
+        `| ${p.label} | ${dir === 'down' ? 'download' : 'upload'} | ${fmt(median(mine.map((s) => s.gbps)))} | ${p.lossOf === null ? vs(p.gsoOff ? KERNEL + SPLIT : KERNEL) : ''} | ${p.gsoOff ? '' : vs('onetun')} | ${vs(p.lossOf)} | ${vs(p.plainOf)} | ` +
           `${fmt(median(mine.map((s) => s.cpu)))} | ${fmt(median(mine.map((s) => s.peakMiB)), 1)} | ${fmt(median(mine.map((s) => s.retransmits)), 0)} | ${notes} |`,
       );
     }

@@ -35,7 +35,7 @@ class Driver {
     const prior = opts.sameRound === true ? this.delivered - acked : this.delivered;
     this.delivered += acked;
     this.rs.delivered = this.delivered;
-    this.rs.priorDeliveredOut = prior;
+    this.rs.priorDelivered = prior;
     this.rs.rate = opts.rate ?? RATE;
     this.rs.rateValid = true;
     this.rs.appLimited = opts.appLimited ?? false;

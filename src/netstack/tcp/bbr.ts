@@ -156,7 +156,7 @@ export class Bbr implements CongestionControl {
   onDelivery(rs: DeliveryRate, acked: number, inflight: number, inRecovery: boolean, now: number): void {
     // Round trips (draft §4.1.1.3).
     this.roundStart = false;
-    if (rs.priorDeliveredOut >= this.nextRoundDelivered) {
+    if (rs.priorDelivered >= this.nextRoundDelivered) {
       this.nextRoundDelivered = rs.delivered;
       this.round++;
       this.roundStart = true;

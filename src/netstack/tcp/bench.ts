@@ -3,9 +3,10 @@
  * between, so what it measures is TCP and the socket: a link that hands each side's segments to the
  * other once per event-loop turn (as a device batch would), the real clock, a TcpSocket writing 256
  * KiB chunks with backpressure into a TcpSocket that counts what it reads. Reports Gbit/s each way for
- * CUBIC and NewReno, retransmissions (none expected without loss), GC count and pause, and the pool's
+ * CUBIC, NewReno and BBR, retransmissions (none expected without loss), GC count and pause, and the pool's
  * buffers at the end. `npm run bench:tcp` (node dist/netstack/tcp/bench.js); TCP_BENCH_MIB sets the size (default 500),
- * TCP_BENCH_LOSS a share of segments dropped at random each way (default 0; 0.01 for 1%).
+ * TCP_BENCH_LOSS a share of segments dropped at random each way (default 0; 0.01 for 1%), TCP_BENCH_CC
+ * the controllers (comma list, default cubic,newreno,bbr).
  * Measures performance only; no test asserts on it.
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';

@@ -74,7 +74,6 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
   readonly rcv: Receiver;
   // Options: offered (before the handshake completes) or agreed.
   tsOk: boolean;
-  sackOk: boolean;
   wsOk: boolean;
   rcvWscale: number;
   advMss: number;
@@ -111,6 +110,15 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
   segmentsIn: number;
   segmentsOut: number;
   challengeAcks: number;
+
+  /** SACK (RFC 2018), offered or agreed: kept by the receiver, whose ACK policy reads it too. */
+  get sackOk(): boolean {
+    return this.rcv.sackOk;
+  }
+
+  set sackOk(on: boolean) {
+    this.rcv.sackOk = on;
+  }
 
   constructor(
     host: ConnectionHost,

@@ -26,47 +26,37 @@ export class DeliveryRate {
   private firstSentTime: number;
   /** Non-zero while application-limited: the delivered count at which that period ends. */
   private appLimitedUntil: number;
-  // The sample being built from this ACK's deliveries (the newest segment sent wins).
-  private priorDelivered: number;
+  // The sample, built from this ACK's deliveries: the newest segment sent of those delivered anchors
+  // it. The public fields are read after finish() returned true.
   private priorTime: number;
   private sendElapsed: number;
-  private sampleAppLimited: boolean;
   private newestSent: number;
+  /** Delivered count when the newest delivered segment was sent (round-trip counting in bbr.ts). */
+  priorDelivered: number;
   /** Bytes newly delivered (ACKed or SACKed, each once) by the ACK being processed. */
   deliveredThisAck: number;
-
-  // The sample (valid after finish() returned true).
-  /** Bytes delivered over the interval, and the interval (ms). */
-  sampleDelivered: number;
-  sampleInterval: number;
   /** Bytes per ms; valid only when rateValid. */
   rate: number;
   rateValid: boolean;
-  /** The sample came from an application-limited period. */
+  /** The newest delivered segment was sent while application-limited. */
   appLimited: boolean;
-  /** RTT of the newest segment sent of those delivered (ms), -1 if it was retransmitted. */
+  /** Its RTT (ms), -1 if it was retransmitted. */
   rtt: number;
-  /** Delivered count when the newest delivered segment was sent (round-trip counting in bbr.ts). */
-  priorDeliveredOut: number;
 
   constructor() {
     this.delivered = 0;
     this.deliveredTime = 0;
     this.firstSentTime = 0;
     this.appLimitedUntil = 0;
-    this.priorDelivered = 0;
     this.priorTime = 0;
     this.sendElapsed = 0;
-    this.sampleAppLimited = false;
     this.newestSent = -1;
+    this.priorDelivered = 0;
     this.deliveredThisAck = 0;
-    this.sampleDelivered = 0;
-    this.sampleInterval = 0;
     this.rate = 0;
     this.rateValid = false;
     this.appLimited = false;
     this.rtt = -1;
-    this.priorDeliveredOut = 0;
   }
 
   /** Stamp the record at ring index p, sent (or sent again) at `now` with `inflight` bytes already out. */
@@ -110,7 +100,7 @@ export class DeliveryRate {
       this.priorDelivered = dlv;
       this.priorTime = r.dlvTime[p]!;
       this.sendElapsed = sent - r.firstSent[p]!;
-      this.sampleAppLimited = (r.flags[p]! & APP_LIMITED) !== 0;
+      this.appLimited = (r.flags[p]! & APP_LIMITED) !== 0;
       this.rtt = retransmitted ? -1 : now - sent;
       // The next flight's send interval starts at this segment's send time.
       this.firstSentTime = sent;
@@ -124,19 +114,15 @@ export class DeliveryRate {
   finish(minRtt: number): boolean {
     if (this.appLimitedUntil !== 0 && this.delivered > this.appLimitedUntil) this.appLimitedUntil = 0;
     this.rateValid = false;
-    if (this.newestSent < 0 || this.deliveredThisAck === 0) return false;
+    if (this.newestSent < 0) return false;
     const ackElapsed = this.deliveredTime - this.priorTime;
     const interval = this.sendElapsed > ackElapsed ? this.sendElapsed : ackElapsed;
-    this.sampleDelivered = this.delivered - this.priorDelivered;
-    this.sampleInterval = interval;
-    this.appLimited = this.sampleAppLimited;
-    this.priorDeliveredOut = this.priorDelivered;
     // §3.3: an interval shorter than the path's minimum RTT is an artefact of ACK timing.
     if (interval <= 0 || interval < minRtt) {
       this.rate = 0;
       return true;
     }
-    this.rate = this.sampleDelivered / interval;
+    this.rate = (this.delivered - this.priorDelivered) / interval;
     this.rateValid = true;
     return true;
   }

@@ -37,7 +37,6 @@ export function openFromCookie(c: Connection, seg: Segment, iss: number, mss: nu
   c.lastRecvTime = now;
   c.tsOk = seg.hasTimestamp;
   c.sackOk = sackOk;
-  c.rcv.sackOk = sackOk;
   c.wsOk = wscale >= 0;
   if (!c.wsOk) c.rcvWscale = 0;
   c.rcv.wscale = c.rcvWscale;
@@ -62,7 +61,6 @@ export function agreeOptions(c: Connection, seg: Segment, now: number): void {
   if (!c.wsOk) c.rcvWscale = 0;
   c.rcv.wscale = c.rcvWscale;
   c.sackOk = c.sackOk && seg.sackPermitted;
-  c.rcv.sackOk = c.sackOk;
   c.tsOk = c.tsOk && seg.hasTimestamp;
   if (c.tsOk) {
     c.tsRecent = seg.tsVal;

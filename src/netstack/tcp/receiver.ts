@@ -73,7 +73,7 @@ export class Receiver {
   private ackedInBatch: boolean;
   unacked: number;
   quickAcks: number;
-  /** The peer agreed to SACK: out-of-order ACKs may be compressed. */
+  /** SACK is on (Connection.sackOk: offered, then as agreed): out-of-order ACKs may be compressed. */
   sackOk: boolean;
   /** RCV.NXT when the current run of out-of-order segments began, and the ACKs sent at once in it. */
   private dupNxt: number;

@@ -14,7 +14,9 @@
  * - Loss detection by RACK (RFC 8985 §6, rack.ts, which folds in RFC 6675's DupThresh); for peers
  *   without SACK, three duplicate ACKs and partial ACKs (RFC 5681 §3.2, RFC 6582 §3.2).
  * - Recovery (RFC 6675 §5): entered on the first loss, ends when the RecoveryPoint is ACKed; cwnd is
- *   walked down by Proportional Rate Reduction (RFC 6937 §3, PRR-SSRB) as Linux does.
+ *   walked down by Proportional Rate Reduction (RFC 6937 §3, PRR-SSRB) as Linux does, unless the
+ *   controller is model-based (BBR): that one sets cwnd on every ACK from the delivery-rate sample
+ *   each segment's send and delivery feed (delivery-rate.ts).
  * - Timers, multiplexed on one per-connection wheel entry as Linux's retransmit timer is: the RTO
  *   (RFC 6298 §5, back-off, Karn), the tail loss probe (RFC 8985 §7), RACK's reorder timer (§6.3), and
  *   the persist timer with zero-window probes (RFC 9293 §3.8.6.1).
@@ -22,8 +24,8 @@
  *   the user's write() return false and a fast one keeps the pipe full.
  *
  * Loss recovery's state (recovery.ts), the tail loss probe (tlp.ts), RACK (rack.ts), the scoreboard
- * (sent-records.ts) and the RTT estimate (rtt.ts) are objects of their own. What stays here (~600
- * lines, past the house ~500) is the send sequence space that output, ACK processing and the timers
+ * (sent-records.ts), the RTT estimate (rtt.ts) and the delivery rate (delivery-rate.ts) are objects of
+ * their own. What stays here (~680 lines, past the house ~500) is the send sequence space that output, ACK processing and the timers
  * all move: split further, SND.NXT and SND.UNA would be written from several files.
  */
 import { DATA_RETRIES, MAX_RTO_MS, PERSIST_MIN_MS, SYN, SYN_FALLBACK_RTO_MS } from './constants.js';
@@ -540,9 +542,9 @@ export class Sender implements DeliveryObserver {
       this.wl2 = ack;
       if (w > this.maxWnd) this.maxWnd = w;
     }
-    // The tick our echoed TSval was taken at: now less the echo's age in ticks (RACK's step 2).
-    const echoTick = this.host.tsOk && seg.hasTimestamp && seg.tsEcr !== 0 ? Math.floor(now) - ((this.host.tsNow(now) - seg.tsEcr) | 0) : -1;
-    this.rack.beginAck(now, this.rtt.minRtt, r.fack, echoTick);
+    // The age in ticks of the TSval this ACK echoes (-1: no echo): RACK's step 2 and the RTT below.
+    const echoAge = this.host.tsOk && seg.hasTimestamp && seg.tsEcr !== 0 ? (this.host.tsNow(now) - seg.tsEcr) | 0 : -1;
+    this.rack.beginAck(now, this.rtt.minRtt, r.fack, echoAge >= 0 ? Math.floor(now) - echoAge : -1);
     this.rate.begin();
     this.ackTime = now;
     this.sampleXmit = -1;
@@ -590,13 +592,10 @@ export class Sender implements DeliveryObserver {
     if (acked > 0) {
       let sample = -1;
       if (this.sampleXmit >= 0) sample = now - this.sampleXmit;
-      else if (this.host.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
-        // The timestamp clock ticks in whole ms: an echo from this very tick means "under one tick",
-        // not zero (as Linux rounds it up). A zero made min_RTT 0, and with it RACK's reordering
-        // window and the delivery-rate floor, for the 10 s of the min filter.
-        sample = (this.host.tsNow(now) - seg.tsEcr) | 0;
-        if (sample === 0) sample = 1;
-      }
+      // The timestamp clock ticks in whole ms: an echo from this very tick means "under one tick",
+      // not zero (as Linux rounds it up). A zero made min_RTT 0, and with it RACK's reordering window
+      // and the delivery-rate floor, for the 10 s of the min filter.
+      else if (echoAge >= 0) sample = echoAge === 0 ? 1 : echoAge;
       if (sample >= 0) {
         const perRtt = this.host.tsOk ? Math.ceil(r.out / (2 * this.host.segmentPayload())) : 1;
         this.rtt.sample(sample, now, perRtt);
