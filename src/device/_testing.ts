@@ -85,9 +85,14 @@ export async function settle(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
-/** Run the loop until `cond` holds or `turns` pass; returns whether it held. */
-export async function until(cond: () => boolean, turns = 500): Promise<boolean> {
-  for (let i = 0; i < turns; i++) {
+/**
+ * Run the loop until `cond` holds, or until both `turns` turns and `minMs` of wall time have passed;
+ * returns whether it held. The time floor is for work the shim's crypto threads do: a thread woken
+ * on a busy or virtual machine may take milliseconds to run, however many turns the loop makes.
+ */
+export async function until(cond: () => boolean, turns = 500, minMs = 2000): Promise<boolean> {
+  const start = performance.now();
+  for (let i = 0; i < turns || performance.now() - start < minMs; i++) {
     if (cond()) return true;
     await new Promise<void>((r) => setImmediate(r));
   }
