@@ -2,7 +2,9 @@
  * The connection table: every connection by its 4-tuple (RFC 9293 §3.3.1's socket pair), looked up
  * per segment without allocating (a numeric hash into chained buckets, addresses compared byte by
  * byte), and the TIME-WAIT list: connections in TIME-WAIT oldest first, so the table stays bounded
- * (past maxTimeWait the oldest is closed early, as Linux's tcp_max_tw_buckets bounds it).
+ * (past maxTimeWait the oldest is closed early, as Linux's tcp_max_tw_buckets bounds it). Only
+ * connections whose socket is still held stay here in TIME-WAIT; the others become rows of
+ * time-wait.ts.
  */
 import type { IpFamily } from '../transport.js';
 import type { Connection } from './connection.js';
@@ -16,7 +18,7 @@ function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** A mix of the tuple's ports and the addresses' last words (the varying part of tunnel addresses). */
-function tupleHash(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): number {
+export function tupleHash(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): number {
   const r = remote.length;
   const l = local.length;
   let h = Math.imul((localPort << 16) | remotePort, 0x9e3779b1);

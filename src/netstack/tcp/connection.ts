@@ -50,6 +50,8 @@ export interface ConnectionHost {
   remove(c: Connection): void;
   /** The connection entered TIME-WAIT: track it in the bounded TIME-WAIT list. */
   enteredTimeWait(c: Connection): void;
+  /** A TIME-WAIT connection nobody holds: keep a compact record of it (time-wait.ts) and close it. */
+  compactTimeWait(c: Connection, now: number): void;
   /** A passive connection reached ESTABLISHED: hand it to its listener. */
   passiveEstablished(c: Connection): void;
   /** RFC 5961 §7: may one more challenge ACK go out now (stack-wide budget)? */
@@ -365,6 +367,8 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
       sendSegment(this.host.ip, this, this.snd.nxt, ACK, 0, null, 0, now);
     }
     if (rcv.unacked > 0 && !rcv.ackNow) this.timers.armDelack();
+    // Its last ACK sent and its user gone, TIME-WAIT needs a record, not a connection.
+    if (this.state === State.TIME_WAIT && this.handler === null) this.host.compactTimeWait(this, now);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -445,6 +449,7 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
     this.orphan = true;
     if (this.state === State.CLOSED || this.state === State.TIME_WAIT) {
       this.rcv.clear();
+      if (this.state === State.TIME_WAIT) this.host.markDirty(this);
       return;
     }
     if (this.state === State.SYN_SENT) {
