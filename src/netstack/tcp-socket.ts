@@ -54,6 +54,8 @@ export interface TcpAddressInfo {
 
 /** Views are pulled up to this size (a receive chunk). */
 const READ_MAX = RECV_CHUNK_BYTES;
+/** What singleChunk holds between writes. */
+const EMPTY = Buffer.alloc(0);
 
 function familyName(f: IpFamily): 'IPv4' | 'IPv6' {
   return f === 4 ? 'IPv4' : 'IPv6';
@@ -86,6 +88,10 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
   private resetting: boolean;
   private connectHost: string;
   private connectPort: number;
+  /**
+   * The one-element list _write() passes on (Writable never calls _write again before its callback),
+   * emptied when the write is done: the chunk may be a view of a 64 KiB receive chunk (an echo).
+   */
   private readonly singleChunk: Buffer[];
   // Addresses, kept after close (as net.Socket keeps its peer name).
   private remoteText: string | undefined;
@@ -126,7 +132,7 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
     this.resetting = false;
     this.connectHost = '';
     this.connectPort = 0;
-    this.singleChunk = [Buffer.alloc(0)];
+    this.singleChunk = [EMPTY];
     this.remoteText = undefined;
     this.localText = undefined;
     this.remotePortValue = undefined;
@@ -307,15 +313,15 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
 
   private writeChunks(list: Buffer[], cb: (err?: Error | null) => void): void {
     if (this.connecting) {
-      const copy = list === this.singleChunk ? [list[0]!] : list;
-      this.once('connect', () => this.writeChunks(copy, cb));
+      this.once('connect', () => this.writeChunks(list, cb));
       return;
     }
     if (this.conn === null || this.conn.isClosed) {
+      this.singleChunk[0] = EMPTY;
       cb(tcpError('EPIPE', 'write', ''));
       return;
     }
-    this.wChunks = list === this.singleChunk ? [list[0]!] : list;
+    this.wChunks = list;
     this.wIndex = 0;
     this.wOffset = 0;
     this.wCb = cb;
@@ -346,6 +352,7 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
     }
     const cb = this.wCb!;
     this.wChunks = null;
+    this.singleChunk[0] = EMPTY;
     this.wCb = null;
     this.touch();
     cb();
@@ -354,6 +361,7 @@ export class TcpSocket extends Duplex implements ConnectionHandler {
   private failWrite(err: Error): void {
     const cb = this.wCb;
     this.wChunks = null;
+    this.singleChunk[0] = EMPTY;
     this.wCb = null;
     if (cb !== null) cb(err);
   }

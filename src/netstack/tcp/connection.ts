@@ -210,6 +210,10 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
     return this.tsVal(now);
   }
 
+  idle(): void {
+    this.rcv.trimIdle();
+  }
+
   get tsEcr(): number {
     return this.tsRecent;
   }

@@ -2,9 +2,12 @@
 // zero and the sender probes it with back-off (persist, RFC 9293 §3.8.6.1) until the reader resumes;
 // a slow reader keeps the receiver's memory within its buffer and the sender's write() returns false;
 // the advertised right edge never moves left and small reads send no small window updates (SWS);
-// Nagle on demand; keepalive probes and their timeout; the idle 'timeout' event.
+// Nagle on demand; keepalive probes and their timeout; the idle 'timeout' event; an idle echo holds
+// nothing of what it read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Link } from './_testing.js';
 import { TcpSocket } from '../tcp-socket.js';
 import { TcpServer } from '../tcp-server.js';
@@ -261,6 +264,34 @@ test('a connection that closed in order before its reader read everything keeps 
   assert.ok(await link.run(() => ended, 5000));
   assert.ok(Buffer.concat(got).equals(data));
   client.destroy();
+  srv.close();
+  assert.equal(await link.close(), 0);
+});
+
+test('an idle echo holds nothing it read: not the receive chunk, not the last chunk written back', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const link = new Link();
+  let chunk: WeakRef<ArrayBufferLike> | null = null;
+  const srv = new TcpServer(link.tcpB, (s) => {
+    s.on('data', (d: Buffer) => {
+      chunk = new WeakRef(d.buffer);
+      s.write(d); // the view of the receive chunk, as an echo or a pipe passes it on
+    });
+  });
+  srv.listen(7);
+  const a = new TcpSocket(link.tcpA);
+  let echoed = false;
+  a.on('data', () => (echoed = true));
+  a.connect(7, '10.0.0.2', () => a.write('x'));
+  assert.ok(await link.run(() => echoed, 5000));
+  // Past the sender's idle delay: both buffers are trimmed.
+  await link.run(() => false, 1500);
+  await new Promise<void>((r) => setImmediate(r));
+  gc();
+  assert.equal(chunk!.deref(), undefined, 'the receive chunk is still reachable');
+  a.destroy();
+  assert.ok(await link.run(() => link.tcpB.stats().connections === 0, 5000));
   srv.close();
   assert.equal(await link.close(), 0);
 });

@@ -1,5 +1,5 @@
-// 1,000 concurrent connections through one listener: every echo intact, idle connections hold only a
-// few KiB of buffers each, and after they close the tables empty (TIME-WAIT aside) and no pool buffer
+// 1,000 concurrent connections through one listener: every echo intact, idle connections give their
+// send and receive buffers back (and still work), and after they close the tables empty (TIME-WAIT aside) and no pool buffer
 // is outstanding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,14 +40,25 @@ test('1,000 concurrent connections: echo, idle memory, clean close', async () =>
   for (let i = 0; i < N; i++) assert.ok(Buffer.concat(got[i]!).equals(Buffer.alloc(2048, i & 0xff)), `connection ${i}`);
   assert.equal(link.tcpA.stats().connections, N);
   assert.equal(link.tcpB.stats().connections, N);
-  // Idle: nothing queued to send; at most one small receive chunk each.
-  await link.run(() => false, 500);
+  // Idle for longer than the sender's trim delay: no send ring, no receive chunk left.
+  await link.run(() => false, 1500);
   let held = 0;
   for (const s of [...clients, ...serverSockets]) {
     const c = s.connection!;
     held += c.snd.buf.allocatedBytes + c.rcv.buf.allocatedBytes;
   }
-  assert.ok(held <= 2 * N * 8192, `idle connections hold ${held} bytes of buffers`);
+  assert.equal(held, 0, `idle connections hold ${held} bytes of buffers`);
+  // ...and they still carry data both ways, into fresh buffers.
+  let again = 0;
+  for (let i = 0; i < 10; i++) {
+    const parts = got[i]!;
+    parts.length = 0;
+    clients[i]!.on('data', () => {
+      if (Buffer.concat(parts).equals(Buffer.alloc(3000, 0x5a))) again++;
+    });
+    clients[i]!.write(Buffer.alloc(3000, 0x5a));
+  }
+  assert.ok(await link.run(() => again === 10, 10_000), `${again} of 10 echoed after the trim`);
   for (const s of clients) s.end();
   assert.ok(await link.run(() => link.tcpA.stats().connections === 0 && link.tcpB.stats().connections === 0, 60_000));
   assert.ok(link.tcpA.stats().timeWait <= N);

@@ -304,6 +304,11 @@ export class Receiver {
     this.rtt = this.rtt === 0 ? s : (7 * this.rtt + s) / 8;
   }
 
+  /** The connection went idle: with nothing unread or out of order, the receive chunk goes back. */
+  trimIdle(): void {
+    if (this.unread === 0 && this.ooo.count === 0) this.buf.trim();
+  }
+
   /** Drop everything held (connection closed). */
   clear(): void {
     this.buf.clear();

@@ -1,5 +1,6 @@
 // RecvBuffer: bytes placed in and out of order come out in order as views (no second copy), chunks
-// grow from 4 KiB to 64 KiB, a chunk the reader has taken is forgotten, and the 2^32 wrap.
+// grow from 4 KiB to 64 KiB, a chunk the reader has taken is forgotten, an idle buffer trims to
+// nothing, and the 2^32 wrap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecvBuffer } from './recv-buffer.js';
@@ -74,4 +75,18 @@ test('pull honours max and the limit', () => {
   assert.equal(rb.pull(2000, 5000)!.length, 1500);
   assert.equal(rb.pull(2000, 5000), null);
   assert.equal(rb.readSeq, 2000);
+});
+
+test('trim() after the reader took everything: nothing held; the next bytes start a 4 KiB chunk at readSeq', () => {
+  const rb = new RecvBuffer();
+  rb.reset(7);
+  // Fill past the first chunk so the next would be larger.
+  rb.place(7, bytes(6000, 0), 0, 6000);
+  assert.deepEqual(new Uint8Array(drain(rb, 7 + 6000)), bytes(6000, 0));
+  assert.ok(rb.allocatedBytes > 0, 'the partly filled chunk stays while the connection is busy');
+  rb.trim();
+  assert.equal(rb.allocatedBytes, 0);
+  rb.place(6007, bytes(10, 6000), 0, 10);
+  assert.equal(rb.allocatedBytes, 4096);
+  assert.deepEqual(new Uint8Array(drain(rb, 6017)), bytes(10, 6000));
 });

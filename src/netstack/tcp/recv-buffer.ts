@@ -3,7 +3,7 @@
  * number (in order or not), and the Node stream receives views of the chunks (Buffer.subarray), never
  * a second copy. A chunk the reader has taken wholly is forgotten here (the reader's views keep it
  * alive while it needs them), so the memory this holds is the unread window plus one partly filled
- * chunk.
+ * chunk, and nothing once the connection has idled with everything read (trim()).
  *
  * Chunks start at 4 KiB and double each time one fills, up to RECV_CHUNK_BYTES (64 KiB, what a
  * net.Socket reads at once), so request/response traffic stays in small chunks and a bulk stream hands
@@ -80,6 +80,16 @@ export class RecvBuffer {
       this.starts.shift();
     }
     return view;
+  }
+
+  /**
+   * The reader has everything (readSeq is RCV.NXT, nothing out of order): forget the partly filled
+   * chunk, so an idle connection holds no receive memory; the next data starts a small chunk again.
+   */
+  trim(): void {
+    this.chunks.length = 0;
+    this.starts.length = 0;
+    this.nextChunkBytes = FIRST_CHUNK_BYTES;
   }
 
   /** Forget every chunk (the connection is gone). */

@@ -81,6 +81,8 @@ export interface SenderHost {
   maxRetries(): number;
   /** Our TSval clock now (ms), for RTT samples from echoes. */
   tsNow(now: number): number;
+  /** Nothing to send for IDLE_TRIM_MS: the receive side may give its memory back too. */
+  idle(): void;
 }
 
 export class Sender implements DeliveryObserver {
@@ -405,6 +407,7 @@ export class Sender implements DeliveryObserver {
         if (this.records.count === 0 && this.unsent === 0) {
           this.buf.trim();
           this.records.shrink();
+          this.host.idle();
         } else {
           this.armTimers(now);
         }
