@@ -92,3 +92,17 @@ test('SACK blocks: most recent first, then the recently reported, then highest f
   assert.equal(r.sackBlocks(out, 0, 4), 4);
   assert.deepEqual([...out.subarray(0, 8)], [250, 260, 600, 610, 400, 410, 500, 510]);
 });
+
+test('no tables until the first range; clear() gives them back and they come again', () => {
+  const r = new Reassembly();
+  assert.equal(r.starts.length, 0);
+  assert.ok(r.add(2000, 3000, 1000));
+  assert.ok(r.starts.length > 0);
+  assert.deepEqual([r.count, r.highest(0)], [1, 3000]);
+  r.clear();
+  assert.deepEqual([r.count, r.starts.length, r.ends.length], [0, 0, 0]);
+  assert.ok(r.add(5000, 5100, 1000));
+  const out = new Int32Array(8);
+  assert.equal(r.sackBlocks(out, 0, 4), 1);
+  assert.deepEqual([out[0], out[1]], [5000, 5100]);
+});

@@ -12,21 +12,23 @@ import { MAX_OOO_RANGES } from './constants.js';
 
 /** Ranges remembered as recently received, for the SACK block order. */
 const RECENT = 4;
+/** The tables of a connection with nothing out of order: none (allocated at the first hole). */
+const NONE = new Int32Array(0);
 
 export class Reassembly {
   /** Sorted, disjoint, non-adjacent ranges [start, end) (sequence numbers). */
-  readonly starts: Int32Array;
-  readonly ends: Int32Array;
+  starts: Int32Array;
+  ends: Int32Array;
   count: number;
   /** Sequence numbers of recently received out-of-order segments, most recent first. */
-  private readonly recent: Int32Array;
+  private recent: Int32Array;
   private recentCount: number;
 
   constructor() {
-    this.starts = new Int32Array(MAX_OOO_RANGES);
-    this.ends = new Int32Array(MAX_OOO_RANGES);
+    this.starts = NONE;
+    this.ends = NONE;
     this.count = 0;
-    this.recent = new Int32Array(RECENT);
+    this.recent = NONE;
     this.recentCount = 0;
   }
 
@@ -47,6 +49,11 @@ export class Reassembly {
    * more ranges than the table holds.
    */
   add(start: number, end: number, base: number): boolean {
+    if (this.starts.length === 0) {
+      this.starts = new Int32Array(MAX_OOO_RANGES);
+      this.ends = new Int32Array(MAX_OOO_RANGES);
+      this.recent = new Int32Array(RECENT);
+    }
     const segStart = start;
     const s = (start - base) >>> 0;
     const e = (end - base) >>> 0;
@@ -123,9 +130,11 @@ export class Reassembly {
     return n;
   }
 
+  /** Forget every range and give the tables back (the connection idled or closed). */
   clear(): void {
     this.count = 0;
     this.recentCount = 0;
+    this.starts = this.ends = this.recent = NONE;
   }
 
   private written(out: Int32Array, at: number, n: number, i: number): boolean {

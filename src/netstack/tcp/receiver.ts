@@ -304,9 +304,11 @@ export class Receiver {
     this.rtt = this.rtt === 0 ? s : (7 * this.rtt + s) / 8;
   }
 
-  /** The connection went idle: with nothing unread or out of order, the receive chunk goes back. */
+  /** The connection went idle: with nothing unread or out of order, the receive memory goes back. */
   trimIdle(): void {
-    if (this.unread === 0 && this.ooo.count === 0) this.buf.trim();
+    if (this.unread !== 0 || this.ooo.count !== 0) return;
+    this.buf.trim();
+    this.ooo.clear();
   }
 
   /** Drop everything held (connection closed). */

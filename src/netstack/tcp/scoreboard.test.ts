@@ -156,13 +156,17 @@ test('scoreboard: split keeps the counts and puts the FIN in the second part', (
   assert.equal(r.find(2001), -1);
 });
 
-test('scoreboard: grows past its first ring and shrinks when emptied', () => {
+test('scoreboard: holds nothing until the first send, grows past its first ring, gives it back when emptied', () => {
+  assert.equal(new SentRecords().seq.length, 0);
   const r = sent(100, 2 ** 32 - 5000);
+  assert.ok(r.seq.length >= 100);
   assert.equal(r.find((2 ** 32 - 5000 + 50 * 100 + 7) >>> 0), 50, 'binary search across the 2^32 wrap');
   r.ackUpTo((2 ** 32 - 5000 + 100 * 100) >>> 0, ignore);
   assert.equal(r.count, 0);
   r.shrink();
-  assert.equal(r.seq.length, 16);
+  assert.equal(r.seq.length, 0);
+  r.append(7, 100, 0, 0);
+  assert.deepEqual([r.seq.length, r.count, r.seq[r.at(0)], r.end(r.at(0))], [16, 1, 7, 107]);
 });
 
 // RACK: records i = 0..n-1 of 100 bytes, record i sent at time i ms.

@@ -31,6 +31,10 @@ export const FIN_FLAG = 32;
 export const APP_LIMITED = 64;
 
 const INITIAL_CAPACITY = 16;
+/** What an idle connection's rings are: nothing (allocated at the first send, given back at idle). */
+const NO_I32 = new Int32Array(0);
+const NO_F64 = new Float64Array(0);
+const NO_U8 = new Uint8Array(0);
 
 /** What a delivered record tells RACK (rack.ts implements it). */
 export interface DeliveryObserver {
@@ -42,14 +46,14 @@ export interface DeliveryObserver {
 }
 
 export class SentRecords {
-  seq: Int32Array;
-  len: Int32Array;
-  xmit: Float64Array;
-  flags: Uint8Array;
+  seq: Int32Array = NO_I32;
+  len: Int32Array = NO_I32;
+  xmit: Float64Array = NO_F64;
+  flags: Uint8Array = NO_U8;
   /** Delivery-rate stamps taken when the record was last sent (delivery-rate.ts). */
-  dlv: Float64Array;
-  dlvTime: Float64Array;
-  firstSent: Float64Array;
+  dlv: Float64Array = NO_F64;
+  dlvTime: Float64Array = NO_F64;
+  firstSent: Float64Array = NO_F64;
   /** Ring position of the first record; `count` records from there. */
   head: number;
   count: number;
@@ -67,16 +71,9 @@ export class SentRecords {
   fack: number;
 
   constructor() {
-    this.seq = new Int32Array(INITIAL_CAPACITY);
-    this.len = new Int32Array(INITIAL_CAPACITY);
-    this.xmit = new Float64Array(INITIAL_CAPACITY);
-    this.flags = new Uint8Array(INITIAL_CAPACITY);
-    this.dlv = new Float64Array(INITIAL_CAPACITY);
-    this.dlvTime = new Float64Array(INITIAL_CAPACITY);
-    this.firstSent = new Float64Array(INITIAL_CAPACITY);
     this.head = 0;
     this.count = 0;
-    this.mask = INITIAL_CAPACITY - 1;
+    this.mask = 0;
     this.out = 0;
     this.sacked = 0;
     this.lost = 0;
@@ -317,20 +314,21 @@ export class SentRecords {
   }
 
   /**
-   * Everything was acknowledged: give a ring grown for a large flight back, so an idle connection
-   * holds 16 records (~650 bytes), not the thousands a bulk transfer needed.
+   * Everything was acknowledged: give the ring back, so an idle connection holds no records (seven
+   * typed arrays, ~2 KiB with their objects even at 16 records), not the thousands a bulk transfer
+   * needed. The next send starts at 16 again.
    */
   shrink(): void {
-    if (this.count !== 0 || this.seq.length === INITIAL_CAPACITY) return;
-    this.seq = new Int32Array(INITIAL_CAPACITY);
-    this.len = new Int32Array(INITIAL_CAPACITY);
-    this.xmit = new Float64Array(INITIAL_CAPACITY);
-    this.flags = new Uint8Array(INITIAL_CAPACITY);
-    this.dlv = new Float64Array(INITIAL_CAPACITY);
-    this.dlvTime = new Float64Array(INITIAL_CAPACITY);
-    this.firstSent = new Float64Array(INITIAL_CAPACITY);
+    if (this.count !== 0 || this.seq.length === 0) return;
+    this.seq = NO_I32;
+    this.len = NO_I32;
+    this.xmit = NO_F64;
+    this.flags = NO_U8;
+    this.dlv = NO_F64;
+    this.dlvTime = NO_F64;
+    this.firstSent = NO_F64;
     this.head = 0;
-    this.mask = INITIAL_CAPACITY - 1;
+    this.mask = 0;
   }
 
   private drop(_p: number, f: number, len: number): void {
@@ -347,7 +345,7 @@ export class SentRecords {
   }
 
   private grow(): void {
-    const cap = this.seq.length * 2;
+    const cap = Math.max(INITIAL_CAPACITY, this.seq.length * 2);
     const seq = new Int32Array(cap);
     const len = new Int32Array(cap);
     const xmit = new Float64Array(cap);
