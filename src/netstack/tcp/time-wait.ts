@@ -333,6 +333,8 @@ export class TimeWaitTable implements SegmentSource {
   private expire(): void {
     const now = this.host.wheel.now();
     while (this.count > 0 && this.deadline[this.head]! <= now) this.remove(this.head);
+    // remove() re-arms for each new head; this keeps the timer armed even if nothing was due.
+    if (this.count > 0) this.host.wheel.armAt(this.timer, this.deadline[this.head]!);
   }
 
   private append(i: number): void {
