@@ -106,6 +106,23 @@ test('segments reach the transport of their protocol with checksum verified and 
   assert.equal(tcp.closed, 1);
 });
 
+test('trustChecksums (packets a WireGuard device opened): TCP and UDP sums are not checked, lengths still are', () => {
+  const h = new Harness({ trustChecksums: true });
+  const tcp = new Recorder(IPPROTO_TCP);
+  h.stack.register(tcp);
+  const bad = tcpSegment('10.0.0.2', '10.0.0.1', bytes(100)).slice();
+  bad[30] ^= 0xff;
+  h.inject(ipv4('10.0.0.2', '10.0.0.1', IPPROTO_TCP, bad));
+  assert.equal(tcp.segments.length, 1, 'taken without its checksum checked');
+  assert.deepEqual(tcp.segments[0]!.data, bad);
+  h.inject(ipv4('10.0.0.2', '10.0.0.1', IPPROTO_TCP, bad.subarray(0, 19)));
+  h.inject(ipv4('10.0.0.2', '10.0.0.1', IPPROTO_UDP, Uint8Array.of(0, 1, 0, 2, 0, 40, 0, 0)));
+  assert.equal(tcp.segments.length, 1);
+  assert.equal(h.stack.counters.badTransportLength, 2);
+  assert.equal(h.stack.counters.badTransportChecksum, 0);
+  closeClean(h);
+});
+
 test('malformed packets of every kind are dropped and counted, never thrown', () => {
   const h = new Harness();
   h.stack.register(new Recorder(IPPROTO_TCP));
