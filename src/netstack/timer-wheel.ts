@@ -30,7 +30,7 @@ export const WHEEL_TICK_MS = 1;
 /** 64 slots a level: two 32-bit occupancy words. */
 const SLOT_BITS = 6;
 const SLOTS = 1 << SLOT_BITS;
-/** Each level is 8x coarser than the one below it (Linux's LVL_CLK_SHIFT). */
+/** Each level is 8x coarser than the one below it (Linux's LVL_CLK_SHIFT); shifts stay under 31, so `1 << shift` is exact. */
 const LEVEL_SHIFT = 3;
 /** 8 levels reach 64 * 8^7 ms = 37 hours; a later deadline is filed at the top and re-filed when reached. */
 const LEVELS = 8;
@@ -210,12 +210,12 @@ export class TimerWheel {
       const shift = LEVEL_SHIFT * level;
       // Round up to the level's granularity; the bucket must lie within the next SLOTS - 1 positions
       // of this level (so it is reached before its slot index comes round again).
-      bucket = Math.ceil(expiry / 2 ** shift);
-      if (bucket - Math.floor(this.clk / 2 ** shift) < SLOTS) break;
+      bucket = Math.ceil(expiry / (1 << shift));
+      if (bucket - Math.floor(this.clk / (1 << shift)) < SLOTS) break;
     }
-    if (level === LEVELS - 1) bucket = Math.ceil(expiry / 2 ** (LEVEL_SHIFT * level));
+    if (level === LEVELS - 1) bucket = Math.ceil(expiry / (1 << (LEVEL_SHIFT * level)));
     const slot = (level << SLOT_BITS) | (bucket & (SLOTS - 1));
-    t.bucketTick = bucket * 2 ** (LEVEL_SHIFT * level);
+    t.bucketTick = bucket * (1 << (LEVEL_SHIFT * level));
     t.slot = slot;
     t.prev = null;
     const head = this.heads[slot]!;
@@ -240,7 +240,7 @@ export class TimerWheel {
   private collect(tick: number): void {
     for (let level = 0; level < LEVELS; level++) {
       const shift = LEVEL_SHIFT * level;
-      const g = 2 ** shift;
+      const g = 1 << shift;
       if (tick % g !== 0) break;
       const slot = (level << SLOT_BITS) | ((tick / g) & (SLOTS - 1));
       let t = this.heads[slot]!;
@@ -266,7 +266,7 @@ export class TimerWheel {
       const lo = this.occupied[2 * level]!;
       const hi = this.occupied[2 * level + 1]!;
       if (lo === 0 && hi === 0) continue;
-      const g = 2 ** (LEVEL_SHIFT * level);
+      const g = 1 << (LEVEL_SHIFT * level);
       const pos = Math.floor(this.clk / g);
       // First occupied slot after pos, in slot order starting at pos + 1, wrapping.
       for (let k = 1; k <= SLOTS; k++) {

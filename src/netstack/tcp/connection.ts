@@ -233,9 +233,10 @@ export class Connection implements SenderHost, SegmentSource, TimerOwner {
       this.lastWnd = v;
       return v;
     }
-    let v = Math.floor(w / 2 ** this.rcv.wscale);
+    const unit = 1 << this.rcv.wscale; // <= 2^14 (RFC 7323 §2.3); a shift, not pow()
+    let v = Math.floor(w / unit);
     if (v > 0xffff) v = 0xffff;
-    this.lastWnd = v * 2 ** this.rcv.wscale;
+    this.lastWnd = v * unit;
     return v;
   }
 

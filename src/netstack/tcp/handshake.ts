@@ -50,7 +50,7 @@ export function openFromCookie(c: Connection, seg: Segment, iss: number, mss: nu
   c.snd.init(iss);
   c.snd.una = (iss + 1) | 0;
   c.snd.nxt = c.snd.una;
-  c.snd.initWindow(seg.window * 2 ** c.snd.wscale, seg.seq, seg.ack, c.snd.wscale);
+  c.snd.initWindow(seg.window * (1 << c.snd.wscale), seg.seq, seg.ack, c.snd.wscale);
   c.state = State.ESTABLISHED;
 }
 

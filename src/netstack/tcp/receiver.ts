@@ -168,10 +168,10 @@ export class Receiver {
     const held = this.unread + userHeld;
     let free = this.bufLimit - held;
     if (free < 0) free = 0;
-    const shift = this.wscale;
+    const unit = 1 << this.wscale; // <= 2^14 (RFC 7323 §2.3); a shift, not pow()
     // Round down to what the scaled field can say, and no more than it can say.
-    free = Math.floor(free / 2 ** shift) * 2 ** shift;
-    const most = 0xffff * 2 ** shift;
+    free = Math.floor(free / unit) * unit;
+    const most = 0xffff * unit;
     if (free > most) free = most;
     let cur = (this.advRight - this.nxt) | 0;
     if (cur < 0) cur = 0; // a FIN consumed at the right edge

@@ -49,7 +49,8 @@ export class RttEstimator {
 
   /** The RTO to arm now: the base doubled per back-off, within [MIN_RTO_MS, MAX_RTO_MS]. */
   get rto(): number {
-    const r = this.baseRto * 2 ** this.backoff;
+    // backoff stays small (it stops once MAX_RTO_MS is reached): a shift, not pow(), per armed RTO.
+    const r = this.baseRto * (1 << this.backoff);
     return r < MAX_RTO_MS ? r : MAX_RTO_MS;
   }
 

@@ -98,7 +98,7 @@ export function segmentArrives(c: Connection, seg: Segment, now: number): void {
       return;
     }
     c.state = State.ESTABLISHED;
-    snd.initWindow(seg.window * 2 ** snd.wscale, seq, ack, snd.wscale);
+    snd.initWindow(seg.window * (1 << snd.wscale), seq, ack, snd.wscale);
     if (!c.active) c.host.passiveEstablished(c);
     else c.connected(now);
     if (c.isClosed) return;

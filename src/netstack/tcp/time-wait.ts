@@ -119,7 +119,7 @@ export class TimeWaitTable implements SegmentSource {
     this.rcvNxt[i] = c.rcv.nxt;
     const wnd = (c.rcv.advRight - c.rcv.nxt) | 0;
     this.wnd[i] = wnd > 0 ? wnd : 0;
-    this.wndField[i] = Math.min(0xffff, Math.floor(this.wnd[i]! / 2 ** c.rcv.wscale));
+    this.wndField[i] = Math.min(0xffff, Math.floor(this.wnd[i]! / (1 << c.rcv.wscale)));
     this.maxWnd[i] = c.snd.maxWnd;
     this.tsOn[i] = c.tsOk ? 1 : 0;
     this.tsOff[i] = c.tsOffset;
