@@ -3,10 +3,10 @@
  * in TIME-WAIT only answers: it re-ACKs a retransmitted FIN (restarting the 2 MSL wait), ACKs
  * out-of-window segments, takes an RST at RCV.NXT as its end, and makes way for a new incarnation
  * (RFC 6191). That needs its 4-tuple, SND.NXT, RCV.NXT, the window it last advertised and its
- * timestamps, about 80 bytes; the whole connection (sender, receiver, scoreboard, congestion control,
- * timers) is ~6 KiB of objects. The stack folds such a connection into a row here and drops the
- * object, as Linux replaces a socket by an inet_timewait_sock: 1,000 closed connections then cost
- * ~80 KiB for their 60 s instead of ~6 MiB.
+ * timestamps, about 120 bytes with the table's links; the whole connection (sender, receiver,
+ * scoreboard, congestion control, timers) is ~7 KiB of objects. The stack folds such a connection
+ * into a row here and drops the object, as Linux replaces a socket by an inet_timewait_sock: 1,000
+ * closed connections then cost ~120 KiB for their 60 s instead of ~7 MiB.
  *
  * Rows live in typed arrays (no object per record), chained into hash buckets by the same tuple hash
  * as the connection table, and on a list ordered by deadline: every wait is TIME_WAIT_MS long and a
