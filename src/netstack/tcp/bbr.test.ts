@@ -40,7 +40,8 @@ class Driver {
     this.rs.rateValid = true;
     this.rs.appLimited = opts.appLimited ?? false;
     this.rs.rtt = opts.rtt ?? RTT;
-    this.bbr.onDelivery(this.rs, acked, opts.inflight ?? BDP, opts.recovery ?? false, this.now);
+    this.rs.deliveredThisAck = acked;
+    this.bbr.onDelivery(this.rs, opts.inflight ?? BDP, opts.recovery ?? false, this.now);
   }
 
   /** Startup, Drain and into ProbeBW at a steady rate. */

@@ -150,10 +150,10 @@ export class Bbr implements CongestionControl {
   }
 
   /**
-   * An ACK delivered data. `rs` is its delivery-rate sample, `inflight` the flight after it (RFC 6675
-   * pipe), `inRecovery` whether fast recovery or an RTO's loss state is on.
+   * An ACK delivered data. `rs` is its delivery-rate sample (rs.deliveredThisAck the bytes), `inflight`
+   * the flight after it (RFC 6675 pipe), `inRecovery` whether fast recovery or an RTO's loss state is on.
    */
-  onDelivery(rs: DeliveryRate, acked: number, inflight: number, inRecovery: boolean, now: number): void {
+  onDelivery(rs: DeliveryRate, inflight: number, inRecovery: boolean, now: number): void {
     // Round trips (draft §4.1.1.3).
     this.roundStart = false;
     if (rs.priorDelivered >= this.nextRoundDelivered) {
@@ -180,7 +180,7 @@ export class Bbr implements CongestionControl {
     if (this.mode === BbrMode.STARTUP && this.filledPipe) this.mode = BbrMode.DRAIN;
     if (this.mode === BbrMode.DRAIN && inflight <= this.target(1)) this.mode = BbrMode.PROBE_BW;
     this.probeRtt(expired, inflight, rs.delivered, now);
-    this.setCwnd(acked, inflight, inRecovery, rs.delivered);
+    this.setCwnd(rs.deliveredThisAck, inflight, inRecovery, rs.delivered);
   }
 
   private updateBw(rate: number): void {

@@ -37,11 +37,11 @@ export interface CongestionControl {
   /** Sending resumes after the connection was idle for `idleMs` (RFC 9438 §5.8 / Linux's epoch shift). */
   onIdleRestart(idleMs: number): void;
   /**
-   * Model-based controllers only: every ACK that delivered data (`acked` bytes), in and out of
-   * recovery, with its delivery-rate sample and the flight after it. A controller that has this sets
-   * cwnd itself: the sender then calls neither onAck nor PRR.
+   * Model-based controllers only: every ACK that delivered data (rs.deliveredThisAck bytes), in and
+   * out of recovery, with its delivery-rate sample and the flight after it. A controller that has this
+   * sets cwnd itself: the sender then calls neither onAck nor PRR.
    */
-  onDelivery?(rs: DeliveryRate, acked: number, inflight: number, inRecovery: boolean, now: number): void;
+  onDelivery?(rs: DeliveryRate, inflight: number, inRecovery: boolean, now: number): void;
 }
 
 /** RFC 6928 §2: IW = min(10 MSS, max(2 MSS, 14600 bytes)). */

@@ -16,7 +16,7 @@
  *
  * Units: bytes and the Clock's milliseconds. No allocation per ACK: the sample is this object's fields.
  */
-import { APP_LIMITED, type SentRecords } from './sent-records.js';
+import { APP_LIMITED, EVER_RETRANS, type SentRecords } from './sent-records.js';
 
 export class DeliveryRate {
   /** Bytes delivered (ACKed or SACKed) since the connection began, and when the last were. */
@@ -89,7 +89,8 @@ export class DeliveryRate {
   }
 
   /** The record at ring index p was delivered at `now` (called before it leaves the scoreboard). */
-  onDelivered(r: SentRecords, p: number, len: number, retransmitted: boolean, now: number): void {
+  onDelivered(r: SentRecords, p: number, now: number): void {
+    const len = r.len[p]!;
     this.delivered += len;
     this.deliveredTime = now;
     this.deliveredThisAck += len;
@@ -101,7 +102,7 @@ export class DeliveryRate {
       this.priorTime = r.dlvTime[p]!;
       this.sendElapsed = sent - r.firstSent[p]!;
       this.appLimited = (r.flags[p]! & APP_LIMITED) !== 0;
-      this.rtt = retransmitted ? -1 : now - sent;
+      this.rtt = (r.flags[p]! & EVER_RETRANS) !== 0 ? -1 : now - sent;
       // The next flight's send interval starts at this segment's send time.
       this.firstSentTime = sent;
     }

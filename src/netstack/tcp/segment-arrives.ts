@@ -22,13 +22,8 @@ import type { Connection } from './connection.js';
 import { agreeOptions } from './handshake.js';
 import type { Segment } from './header.js';
 import { sendSegment } from './output.js';
-import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { segmentAcceptable, seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { State } from './state.js';
-
-/** RFC 9293 §3.3.1: seq lies in [start, start + wnd). */
-function inWindow(seq: number, start: number, wnd: number): boolean {
-  return ((seq - start) >>> 0) < wnd;
-}
 
 /** One segment for `c`; `seg` is valid during the call only. */
 export function segmentArrives(c: Connection, seg: Segment, now: number): void {
@@ -58,17 +53,9 @@ export function segmentArrives(c: Connection, seg: Segment, now: number): void {
   let wnd = (rcv.advRight - rcv.nxt) | 0;
   if (wnd < 0) wnd = 0;
   const seq = seg.seq;
-  let acceptable: boolean;
-  let zeroWindowProbe = false;
-  if (len === 0) {
-    acceptable = wnd === 0 ? seq === rcv.nxt : inWindow(seq, rcv.nxt, wnd);
-  } else if (wnd === 0) {
-    acceptable = false;
-    // RFC 9293: with a zero window still take valid ACKs and RSTs (a window probe's ACK field).
-    zeroWindowProbe = seq === rcv.nxt;
-  } else {
-    acceptable = inWindow(seq, rcv.nxt, wnd) || inWindow((seq + len - 1) | 0, rcv.nxt, wnd);
-  }
+  const acceptable = segmentAcceptable(seq, len, rcv.nxt, wnd);
+  // RFC 9293: with a zero window still take valid ACKs and RSTs (a window probe's ACK field).
+  const zeroWindowProbe = len > 0 && wnd === 0 && seq === rcv.nxt;
   if (!acceptable && !zeroWindowProbe) {
     if (flags & RST) return;
     // In TIME-WAIT a retransmitted FIN is below RCV.NXT: ACK it and restart the 2 MSL wait.

@@ -25,8 +25,9 @@
  *
  * Loss recovery's state (recovery.ts), the tail loss probe (tlp.ts), RACK (rack.ts), the scoreboard
  * (sent-records.ts), the RTT estimate (rtt.ts) and the delivery rate (delivery-rate.ts) are objects of
- * their own. What stays here (~680 lines, past the house ~500) is the send sequence space that output, ACK processing and the timers
- * all move: split further, SND.NXT and SND.UNA would be written from several files.
+ * their own. What stays here (~680 lines, past the house ~500) is the send sequence space that
+ * output, ACK processing and the timers all move: split further, SND.NXT and SND.UNA would be written
+ * from several files.
  */
 import { DATA_RETRIES, MAX_RTO_MS, PERSIST_MIN_MS, SYN, SYN_FALLBACK_RTO_MS } from './constants.js';
 import { initialWindow, type CongestionControl } from './congestion.js';
@@ -203,8 +204,7 @@ export class Sender implements DeliveryObserver {
 
   /** Record and send the SYN (or SYN-ACK) at `now`. */
   sendSyn(now: number): void {
-    this.records.append(this.iss, 1, now, SYN_FLAG);
-    this.rate.onSend(this.records, this.records.at(this.records.count - 1), 0, now);
+    this.rate.onSend(this.records, this.records.append(this.iss, 1, now, SYN_FLAG), 0, now);
     this.nxt = (this.iss + 1) | 0;
     this.host.emit(this.iss, 1, SYN_FLAG, false, now);
     this.lastSendTime = now;
@@ -310,8 +310,7 @@ export class Sender implements DeliveryObserver {
       const start = this.nxt;
       // Without a buffer nothing left: no record; onWritable brings us back.
       if (!this.host.emit(start, seqLen, fin ? FIN_FLAG : 0, push, now)) return;
-      r.append(start, seqLen, now, fin ? FIN_FLAG : 0);
-      this.rate.onSend(r, r.at(r.count - 1), inflight, now);
+      this.rate.onSend(r, r.append(start, seqLen, now, fin ? FIN_FLAG : 0), inflight, now);
       this.nxt = (start + seqLen) | 0;
       if (fin) {
         this.finSent = true;
@@ -457,8 +456,7 @@ export class Sender implements DeliveryObserver {
         this.armTimers(now);
         return;
       }
-      r.append(start, len + (fin ? 1 : 0), now, fin ? FIN_FLAG : 0);
-      this.rate.onSend(r, r.at(r.count - 1), inflight, now);
+      this.rate.onSend(r, r.append(start, len + (fin ? 1 : 0), now, fin ? FIN_FLAG : 0), inflight, now);
       this.nxt = (start + len + (fin ? 1 : 0)) | 0;
       if (fin) {
         this.finSent = true;
@@ -521,9 +519,8 @@ export class Sender implements DeliveryObserver {
   delivered(r: SentRecords, p: number): void {
     this.rack.delivered(r, p);
     const xmit = r.xmit[p]!;
-    const once = (r.flags[p]! & EVER_RETRANS) === 0;
-    this.rate.onDelivered(r, p, r.len[p]!, !once, this.ackTime);
-    if (this.inCumAck && once && xmit > this.sampleXmit) this.sampleXmit = xmit;
+    this.rate.onDelivered(r, p, this.ackTime);
+    if (this.inCumAck && (r.flags[p]! & EVER_RETRANS) === 0 && xmit > this.sampleXmit) this.sampleXmit = xmit;
   }
 
   /**
@@ -630,7 +627,7 @@ export class Sender implements DeliveryObserver {
     const sampled = this.rate.finish(this.rtt.minRtt);
     const delivered = acked + sacked;
     if (this.cc.onDelivery !== undefined) {
-      if (sampled) this.cc.onDelivery(this.rate, this.rate.deliveredThisAck, this.inflight, rec.state !== CaState.OPEN, now);
+      if (sampled) this.cc.onDelivery(this.rate, this.inflight, rec.state !== CaState.OPEN, now);
     } else if (rec.state === CaState.RECOVERY) rec.prrAck(delivered, this.inflight, this.host.segmentPayload());
     else if (delivered > 0) this.cc.onAck(delivered, this.cwndLimited, this.rtt.srtt, now);
     // Send buffer follows cwnd (Linux's tcp_sndbuf_expand): 2 x cwnd, within [initial, max].

@@ -98,8 +98,8 @@ export class SentRecords {
     return (this.seq[p]! + this.len[p]!) | 0;
   }
 
-  /** Record a first transmission of [seq, seq + len) at `now`. */
-  append(seq: number, len: number, now: number, flags: number): void {
+  /** Record a first transmission of [seq, seq + len) at `now`; returns its ring index. */
+  append(seq: number, len: number, now: number, flags: number): number {
     if (this.count === this.seq.length) this.grow();
     const p = (this.head + this.count) & this.mask;
     this.seq[p] = seq;
@@ -108,6 +108,7 @@ export class SentRecords {
     this.flags[p] = flags;
     this.count++;
     this.out += len;
+    return p;
   }
 
   /** Index (0 = oldest) of the record holding `seq`, or -1. */

@@ -40,3 +40,18 @@ export function seqMax(a: number, b: number): number {
 export function seqMin(a: number, b: number): number {
   return ((a - b) | 0) <= 0 ? a : b;
 }
+
+/** RFC 9293 §3.3.1: seq lies in [start, start + wnd). */
+export function inWindow(seq: number, start: number, wnd: number): boolean {
+  return ((seq - start) >>> 0) < wnd;
+}
+
+/**
+ * RFC 9293 §3.10.7.4 "first": is a segment of `len` sequence numbers at `seq` acceptable to a
+ * receive window of `wnd` bytes at `nxt` (the four cases)? A zero window takes only an empty segment
+ * at RCV.NXT.
+ */
+export function segmentAcceptable(seq: number, len: number, nxt: number, wnd: number): boolean {
+  if (len === 0) return wnd === 0 ? seq === nxt : inWindow(seq, nxt, wnd);
+  return wnd > 0 && (inWindow(seq, nxt, wnd) || inWindow((seq + len - 1) | 0, nxt, wnd));
+}

@@ -59,9 +59,8 @@ import { Listener, type ListenerHost } from './listener.js';
 import { NewReno } from './newreno.js';
 import { Bbr } from './bbr.js';
 import { sendReset } from './output.js';
-import { TimeWaitTable } from './time-wait.js';
+import { newIncarnation, reusableByConnect, TimeWaitTable } from './time-wait.js';
 import { TcpSecrets } from './secrets.js';
-import { seqGt } from './seq.js';
 
 export interface TcpOptions {
   /** The stack's one timer wheel (shared with the IP layer); its Clock is the stack's time. */
@@ -469,15 +468,13 @@ export class Tcp implements Transport, ConnectionHost, ListenerHost {
     });
   }
 
-  /** RFC 6191 §2: with timestamps, a newer TSval; without, a sequence number above RCV.NXT. */
+  /** RFC 6191 §2 for a connection still in TIME-WAIT (time-wait.ts has the rule). */
   private timeWaitReusable(c: Connection, seg: Segment): boolean {
-    if (c.tsOk && seg.hasTimestamp) return seqGt(seg.tsVal, c.tsRecent);
-    return seqGt(seg.seq, c.rcv.nxt);
+    return newIncarnation(c.tsOk, c.tsRecent, c.rcv.nxt, seg);
   }
 
-  /** An outgoing connection may take a TIME-WAIT tuple once PAWS protects it (Linux's tcp_tw_reuse). */
   private timeWaitReusableForConnect(c: Connection, now: number): boolean {
-    return c.tsOk && now - c.enteredTimeWaitAt >= 1000;
+    return reusableByConnect(c.tsOk, c.enteredTimeWaitAt, now);
   }
 
   /** RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus a running counter. */

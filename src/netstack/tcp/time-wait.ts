@@ -21,7 +21,7 @@ import { tupleHash } from './conn-table.js';
 import type { Connection } from './connection.js';
 import type { Segment } from './header.js';
 import { sendSegment, type SegmentSource } from './output.js';
-import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { segmentAcceptable, seqGe, seqGt, seqLe, seqLt } from './seq.js';
 
 const INITIAL_ROWS = 16;
 const NONE = -1;
@@ -35,9 +35,19 @@ export interface TimeWaitHost {
   challengeAllowed(now: number): boolean;
 }
 
-/** RFC 9293 §3.3.1: seq lies in [start, start + wnd). */
-function inWindow(seq: number, start: number, wnd: number): boolean {
-  return ((seq - start) >>> 0) < wnd;
+/**
+ * RFC 6191 §2: a SYN to a tuple in TIME-WAIT opens a new incarnation when it is above the old one:
+ * with timestamps a newer TSval than TS.Recent, without a sequence number above RCV.NXT. For a row
+ * here and for a connection still in TIME-WAIT alike.
+ */
+export function newIncarnation(tsOk: boolean, tsRecent: number, rcvNxt: number, seg: Segment): boolean {
+  if (tsOk && seg.hasTimestamp) return seqGt(seg.tsVal, tsRecent);
+  return seqGt(seg.seq, rcvNxt);
+}
+
+/** An outgoing connection may take a tuple in TIME-WAIT once PAWS protects it (Linux's tcp_tw_reuse). */
+export function reusableByConnect(tsOk: boolean, enteredAt: number, now: number): boolean {
+  return tsOk && now - enteredAt >= 1000;
 }
 
 export class TimeWaitTable implements SegmentSource {
@@ -69,6 +79,8 @@ export class TimeWaitTable implements SegmentSource {
   private entered!: Float64Array;
   private deadline!: Float64Array;
   private lastOow!: Float64Array;
+  /** The tuple's hash (conn-table.ts's tupleHash), for its bucket at any table size. */
+  private hash!: Uint32Array;
   // Links: hash chains, the deadline list, the free list (through hnext).
   private hnext!: Int32Array;
   private prev!: Int32Array;
@@ -93,7 +105,7 @@ export class TimeWaitTable implements SegmentSource {
     this.cap = 0;
     this.head = this.tail = this.free = NONE;
     this.cur = 0;
-    this.allocate(INITIAL_ROWS);
+    this.reset(INITIAL_ROWS);
   }
 
   /**
@@ -106,7 +118,7 @@ export class TimeWaitTable implements SegmentSource {
       this.evicted++;
       this.remove(this.head);
     }
-    if (this.free === NONE) this.allocate(this.cap * 2);
+    if (this.free === NONE) this.grow();
     const i = this.free;
     this.free = this.hnext[i]!;
     this.fam[i] = c.family;
@@ -127,9 +139,8 @@ export class TimeWaitTable implements SegmentSource {
     this.pseudo[i] = c.pseudoBase;
     this.entered[i] = c.enteredTimeWaitAt;
     this.lastOow[i] = c.lastOowAck;
-    const b = this.bucketOf(c.local, c.localPort, c.remote, c.remotePort);
-    this.hnext[i] = this.buckets[b]!;
-    this.buckets[b] = i;
+    this.hash[i] = tupleHash(c.local, c.localPort, c.remote, c.remotePort);
+    this.link(i);
     this.count++;
     this.deadline[i] = now + TIME_WAIT_MS;
     this.append(i);
@@ -139,21 +150,20 @@ export class TimeWaitTable implements SegmentSource {
   /** The row of this 4-tuple, or -1. */
   find(family: IpFamily, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): number {
     if (this.count === 0) return NONE;
-    for (let i = this.buckets[this.bucketOf(local, localPort, remote, remotePort)]!; i !== NONE; i = this.hnext[i]!) {
+    for (let i = this.buckets[tupleHash(local, localPort, remote, remotePort) & (this.buckets.length - 1)]!; i !== NONE; i = this.hnext[i]!) {
       if (this.lport[i] === localPort && this.rport[i] === remotePort && this.fam[i] === family && this.sameAddr(i, 0, local) && this.sameAddr(i, ADDR, remote)) return i;
     }
     return NONE;
   }
 
-  /** RFC 6191 §2: a SYN may open a new incarnation: with timestamps a newer TSval, else a higher sequence. */
+  /** May a SYN open a new incarnation of row i's tuple (newIncarnation)? */
   reusableBySyn(i: number, seg: Segment): boolean {
-    if (this.tsOn[i] !== 0 && seg.hasTimestamp) return seqGt(seg.tsVal, this.tsRecent[i]!);
-    return seqGt(seg.seq, this.rcvNxt[i]!);
+    return newIncarnation(this.tsOn[i] !== 0, this.tsRecent[i]!, this.rcvNxt[i]!, seg);
   }
 
-  /** An outgoing connection may take the tuple once PAWS protects it (Linux's tcp_tw_reuse). */
+  /** May an outgoing connection take row i's tuple (reusableByConnect)? */
   reusableByConnect(i: number, now: number): boolean {
-    return this.tsOn[i] !== 0 && now - this.entered[i]! >= 1000;
+    return reusableByConnect(this.tsOn[i] !== 0, this.entered[i]!, now);
   }
 
   /** RFC 9293 §3.10.7.4 for a segment to a row, checked in the order the connection would check it. */
@@ -167,12 +177,8 @@ export class TimeWaitTable implements SegmentSource {
       return;
     }
     const len = seg.seqLength;
-    const wnd = this.wnd[i]!;
     const seq = seg.seq;
-    let acceptable: boolean;
-    if (len === 0) acceptable = wnd === 0 ? seq === rcvNxt : inWindow(seq, rcvNxt, wnd);
-    else acceptable = wnd > 0 && (inWindow(seq, rcvNxt, wnd) || inWindow((seq + len - 1) | 0, rcvNxt, wnd));
-    if (!acceptable) {
+    if (!segmentAcceptable(seq, len, rcvNxt, this.wnd[i]!)) {
       if (flags & RST) return;
       // The peer's FIN again (below RCV.NXT): our last ACK was lost. ACK it, restart the 2 MSL.
       if (flags & FIN) this.restart(i, now);
@@ -210,7 +216,7 @@ export class TimeWaitTable implements SegmentSource {
 
   /** Drop the row (a new incarnation takes the tuple). */
   remove(i: number): void {
-    const b = this.bucketOf(this.localOf(i), this.lport[i]!, this.remoteOf(i), this.rport[i]!);
+    const b = this.hash[i]! & (this.buckets.length - 1);
     if (this.buckets[b] === i) {
       this.buckets[b] = this.hnext[i]!;
     } else {
@@ -225,7 +231,7 @@ export class TimeWaitTable implements SegmentSource {
     this.count--;
     if (this.count === 0) {
       this.host.wheel.cancel(this.timer);
-      if (this.cap > INITIAL_ROWS) this.allocate(INITIAL_ROWS);
+      if (this.cap > INITIAL_ROWS) this.reset(INITIAL_ROWS);
     } else if (wasHead) {
       this.host.wheel.armAt(this.timer, this.deadline[this.head]!);
     }
@@ -235,7 +241,7 @@ export class TimeWaitTable implements SegmentSource {
   clear(): void {
     this.host.wheel.cancel(this.timer);
     this.count = 0;
-    this.allocate(INITIAL_ROWS);
+    this.reset(INITIAL_ROWS);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -354,8 +360,11 @@ export class TimeWaitTable implements SegmentSource {
     else this.tail = p;
   }
 
-  private bucketOf(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): number {
-    return tupleHash(local, localPort, remote, remotePort) & (this.buckets.length - 1);
+  /** Into the bucket of its hash. */
+  private link(i: number): void {
+    const b = this.hash[i]! & (this.buckets.length - 1);
+    this.hnext[i] = this.buckets[b]!;
+    this.buckets[b] = i;
   }
 
   private sameAddr(i: number, at: number, a: Uint8Array): boolean {
@@ -370,23 +379,8 @@ export class TimeWaitTable implements SegmentSource {
     return out;
   }
 
-  private localOf(i: number): Uint8Array {
-    this.cur = i;
-    return this.local;
-  }
-
-  private remoteOf(i: number): Uint8Array {
-    this.cur = i;
-    return this.remote;
-  }
-
-  /**
-   * Arrays for `cap` rows, the rows in use carried over (their order on the deadline list kept) and
-   * rehashed. Used to grow, and with INITIAL_ROWS to give memory back (then nothing is in use).
-   */
-  private allocate(cap: number): void {
-    const old = this.cap > 0 && this.count > 0 ? this.snapshotOrder() : null;
-    const o = this.cap > 0 ? { fam: this.fam, addrs: this.addrs, lport: this.lport, rport: this.rport, sndNxt: this.sndNxt, rcvNxt: this.rcvNxt, wnd: this.wnd, wndField: this.wndField, maxWnd: this.maxWnd, tsOn: this.tsOn, tsOff: this.tsOff, tsRecent: this.tsRecent, pseudo: this.pseudo, entered: this.entered, deadline: this.deadline, lastOow: this.lastOow } : null;
+  /** Arrays for `cap` rows, none in use: at the start, and to give memory back once empty. */
+  private reset(cap: number): void {
     this.cap = cap;
     this.fam = new Uint8Array(cap);
     this.addrs = new Uint8Array(cap * 2 * ADDR);
@@ -404,51 +398,63 @@ export class TimeWaitTable implements SegmentSource {
     this.entered = new Float64Array(cap);
     this.deadline = new Float64Array(cap);
     this.lastOow = new Float64Array(cap);
+    this.hash = new Uint32Array(cap);
     this.hnext = new Int32Array(cap);
     this.prev = new Int32Array(cap);
     this.next = new Int32Array(cap);
     this.buckets = new Int32Array(cap * 2).fill(NONE);
     this.head = this.tail = NONE;
-    const n = old === null ? 0 : old.length;
-    if (o !== null && old !== null) {
-      // Row j of the new arrays is the j-th oldest of the old ones.
-      for (let j = 0; j < n; j++) {
-        const i = old[j]!;
-        this.fam[j] = o.fam[i]!;
-        this.addrs.set(o.addrs.subarray(i * 2 * ADDR, (i + 1) * 2 * ADDR), j * 2 * ADDR);
-        this.lport[j] = o.lport[i]!;
-        this.rport[j] = o.rport[i]!;
-        this.sndNxt[j] = o.sndNxt[i]!;
-        this.rcvNxt[j] = o.rcvNxt[i]!;
-        this.wnd[j] = o.wnd[i]!;
-        this.wndField[j] = o.wndField[i]!;
-        this.maxWnd[j] = o.maxWnd[i]!;
-        this.tsOn[j] = o.tsOn[i]!;
-        this.tsOff[j] = o.tsOff[i]!;
-        this.tsRecent[j] = o.tsRecent[i]!;
-        this.pseudo[j] = o.pseudo[i]!;
-        this.entered[j] = o.entered[i]!;
-        this.deadline[j] = o.deadline[i]!;
-        this.lastOow[j] = o.lastOow[i]!;
-        const b = this.bucketOf(this.localOf(j), this.lport[j]!, this.remoteOf(j), this.rport[j]!);
-        this.hnext[j] = this.buckets[b]!;
-        this.buckets[b] = j;
-        this.append(j);
-      }
-    }
-    // The free list: every row past those carried over.
+    this.freeFrom(0);
+  }
+
+  /**
+   * Twice the rows, every one full: the rows keep their indices (so the deadline list stands), the
+   * hash chains are rebuilt for the larger bucket table, and the new rows are free.
+   */
+  private grow(): void {
+    const old = this.cap;
+    const cap = old * 2;
+    this.cap = cap;
+    this.fam = widen(this.fam, cap);
+    this.addrs = widen(this.addrs, cap * 2 * ADDR);
+    this.lport = widen(this.lport, cap);
+    this.rport = widen(this.rport, cap);
+    this.sndNxt = widen(this.sndNxt, cap);
+    this.rcvNxt = widen(this.rcvNxt, cap);
+    this.wnd = widen(this.wnd, cap);
+    this.wndField = widen(this.wndField, cap);
+    this.maxWnd = widen(this.maxWnd, cap);
+    this.tsOn = widen(this.tsOn, cap);
+    this.tsOff = widen(this.tsOff, cap);
+    this.tsRecent = widen(this.tsRecent, cap);
+    this.pseudo = widen(this.pseudo, cap);
+    this.entered = widen(this.entered, cap);
+    this.deadline = widen(this.deadline, cap);
+    this.lastOow = widen(this.lastOow, cap);
+    this.hash = widen(this.hash, cap);
+    this.hnext = new Int32Array(cap);
+    this.prev = widen(this.prev, cap);
+    this.next = widen(this.next, cap);
+    this.buckets = new Int32Array(cap * 2).fill(NONE);
+    for (let i = this.head; i !== NONE; i = this.next[i]!) this.link(i);
+    this.freeFrom(old);
+  }
+
+  /** Rows from `first` to the end make the free list. */
+  private freeFrom(first: number): void {
     this.free = NONE;
-    for (let j = cap - 1; j >= n; j--) {
+    for (let j = this.cap - 1; j >= first; j--) {
       this.hnext[j] = this.free;
       this.free = j;
     }
   }
+}
 
-  /** The rows in use, oldest deadline first. */
-  private snapshotOrder(): Int32Array {
-    const out = new Int32Array(this.count);
-    let k = 0;
-    for (let i = this.head; i !== NONE; i = this.next[i]!) out[k++] = i;
-    return out;
-  }
+type Column = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
+
+/** A copy of `a`, `n` long. */
+function widen<T extends Column>(a: T, n: number): T {
+  const b = new (a.constructor as new (length: number) => T)(n);
+  b.set(a);
+  return b;
 }
